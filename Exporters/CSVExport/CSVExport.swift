@@ -1,0 +1,1 @@
+// CSVExport: see DESIGN.md. Filled in by the converter issue.

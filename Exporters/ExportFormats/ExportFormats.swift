@@ -1,0 +1,1 @@
+// ExportFormats: see DESIGN.md. Filled in by the converter issue.

@@ -1,0 +1,1 @@
+// FBXExport: see DESIGN.md. Filled in by the converter issue.

@@ -1,0 +1,1 @@
+// GLTFExport: see DESIGN.md. Filled in by the converter issue.

@@ -1,0 +1,1 @@
+// XMLTimelineExport: see DESIGN.md. Filled in by the converter issue.

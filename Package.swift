@@ -1,0 +1,100 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Dependencies point one way, down this file: a target imports only targets above it.
+
+// MARK: - C libraries from the distribution (module.modulemap + shim.h, no C code)
+
+let systemLibraries: [Target] = [
+    .systemLibrary(name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+    .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+    .systemLibrary(name: "CJSONC", pkgConfig: "json-c", providers: [.apt(["libjson-c-dev"])]),
+    .systemLibrary(name: "CSoxr", pkgConfig: "soxr", providers: [.apt(["libsoxr-dev"])]),
+]
+
+// MARK: - Foundation layer: shared plumbing and the wrappers around the C libraries
+
+let foundationLayer: [Target] = [
+    .target(name: "Common"),
+    .target(name: "JSONIO", dependencies: ["Common", "CJSONC"]),
+    .target(name: "XMLIO", dependencies: ["Common", "CLibXML2"]),
+    .target(name: "AudioIO", dependencies: ["Common", "CSndFile", "CSoxr"]),
+    .target(name: "Neural", dependencies: ["Common", "JSONIO", "COpenBLAS"]),
+]
+
+// MARK: - Emotion: tracks, recognition, training
+
+let emotionLayer: [Target] = [
+    .target(name: "EmotionCore", dependencies: ["Common", "JSONIO"]),
+    .target(name: "Recognition", dependencies: ["Common", "JSONIO", "AudioIO", "Neural", "EmotionCore"]),
+    .target(name: "Training", dependencies: ["Common", "JSONIO", "AudioIO", "Neural", "EmotionCore", "Recognition"]),
+]
+
+// MARK: - Animation: curves and exporters
+
+let animationLayer: [Target] = [
+    .target(name: "Curves", dependencies: ["Common", "JSONIO", "EmotionCore"]),
+    .target(name: "ExportKit", dependencies: ["Common", "EmotionCore", "Curves"], path: "Exporters/ExportKit"),
+    .target(name: "GLTFExport", dependencies: ["Common", "JSONIO", "Curves", "ExportKit"], path: "Exporters/GLTFExport"),
+    .target(name: "FBXExport", dependencies: ["Common", "Curves", "ExportKit"], path: "Exporters/FBXExport"),
+    .target(name: "CSVExport", dependencies: ["Common", "Curves", "ExportKit"], path: "Exporters/CSVExport"),
+    .target(
+        name: "XMLTimelineExport", dependencies: ["Common", "XMLIO", "EmotionCore", "Curves", "ExportKit"],
+        path: "Exporters/XMLTimelineExport", resources: [.copy("timeline.xsd")]),
+    // The one place that maps an export format to its exporter.
+    .target(
+        name: "ExportFormats",
+        dependencies: ["ExportKit", "GLTFExport", "FBXExport", "CSVExport", "XMLTimelineExport"],
+        path: "Exporters/ExportFormats"),
+]
+
+// MARK: - Batch baking and the command line
+
+let applicationLayer: [Target] = [
+    .target(
+        name: "Batch",
+        dependencies: [
+            "Common", "JSONIO", "XMLIO", "AudioIO", "EmotionCore", "Recognition", "Curves", "ExportKit",
+            "ExportFormats",
+        ]),
+    .executableTarget(
+        name: "emobake",
+        dependencies: [
+            "Common", "JSONIO", "AudioIO", "Neural", "EmotionCore", "Recognition", "Training", "Curves",
+            "ExportKit", "ExportFormats", "Batch",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+]
+
+// MARK: - Tests: one target per module, a shared support target, end-to-end CLI tests
+
+let tests: [Target] = [
+    .target(name: "TestSupport", dependencies: ["Common"], path: "Tests/TestSupport"),
+    .testTarget(name: "CommonTests", dependencies: ["Common", "TestSupport"]),
+    .testTarget(name: "JSONIOTests", dependencies: ["JSONIO", "TestSupport"]),
+    .testTarget(name: "XMLIOTests", dependencies: ["XMLIO", "TestSupport"]),
+    .testTarget(name: "AudioIOTests", dependencies: ["AudioIO", "TestSupport"]),
+    .testTarget(name: "NeuralTests", dependencies: ["Neural", "TestSupport"]),
+    .testTarget(name: "EmotionCoreTests", dependencies: ["EmotionCore", "TestSupport"]),
+    .testTarget(name: "RecognitionTests", dependencies: ["Recognition", "Neural", "AudioIO", "TestSupport"]),
+    .testTarget(name: "TrainingTests", dependencies: ["Training", "Recognition", "Neural", "TestSupport"]),
+    .testTarget(name: "CurvesTests", dependencies: ["Curves", "EmotionCore", "TestSupport"]),
+    .testTarget(
+        name: "ExportTests",
+        dependencies: [
+            "ExportKit", "ExportFormats", "GLTFExport", "FBXExport", "CSVExport", "XMLTimelineExport", "Curves",
+            "EmotionCore", "XMLIO", "JSONIO", "TestSupport",
+        ]),
+    .testTarget(name: "BatchTests", dependencies: ["Batch", "EmotionCore", "JSONIO", "TestSupport"]),
+    .testTarget(name: "EndToEndTests", dependencies: ["emobake", "TestSupport"]),
+]
+
+let package = Package(
+    name: "EmoBake",
+    platforms: [.macOS(.v14)],
+    products: [.executable(name: "emobake", targets: ["emobake"])],
+    dependencies: [.package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")],
+    targets: systemLibraries + foundationLayer + emotionLayer + animationLayer + applicationLayer + tests,
+    swiftLanguageModes: [.v5]
+)

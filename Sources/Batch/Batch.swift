@@ -1,0 +1,1 @@
+// Batch: see DESIGN.md. Filled in by its issue.

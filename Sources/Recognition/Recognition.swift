@@ -1,0 +1,1 @@
+// Recognition: see DESIGN.md. Filled in by its issue.

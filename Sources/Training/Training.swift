@@ -1,0 +1,1 @@
+// Training: see DESIGN.md. Filled in by its issue.

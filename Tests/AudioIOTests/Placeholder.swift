@@ -1,0 +1,1 @@
+// Tests for AudioIO arrive with its issue.

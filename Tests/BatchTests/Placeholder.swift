@@ -1,0 +1,1 @@
+// Tests for Batch arrive with its issue.

@@ -1,0 +1,1 @@
+// Tests for Curves arrive with its issue.

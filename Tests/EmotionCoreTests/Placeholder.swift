@@ -1,0 +1,1 @@
+// Tests for EmotionCore arrive with its issue.

@@ -1,0 +1,1 @@
+// Tests for Export arrive with its issue.

@@ -1,0 +1,1 @@
+// Tests for Neural arrive with its issue.

@@ -1,0 +1,1 @@
+// Tests for Recognition arrive with its issue.

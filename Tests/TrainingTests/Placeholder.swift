@@ -1,0 +1,1 @@
+// Tests for Training arrive with its issue.
