@@ -1,1 +1,0 @@
-// Recognition: see DESIGN.md. Filled in by its issue.
