@@ -1,1 +1,0 @@
-// Tests for EmotionCore arrive with its issue.
