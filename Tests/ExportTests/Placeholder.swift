@@ -1,1 +1,0 @@
-// Tests for Export arrive with its issue.
