@@ -1,1 +1,0 @@
-// Tests for AudioIO arrive with its issue.
