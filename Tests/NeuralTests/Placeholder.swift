@@ -1,1 +1,0 @@
-// Tests for Neural arrive with its issue.
