@@ -1,0 +1,123 @@
+import Foundation
+import Neural
+
+/// Training targets and losses for an emotion classifier with K outputs.
+///
+/// Targets are rows of K probabilities. A single label becomes a one-hot row smoothed onto
+/// the open simplex, y = (1 - epsilon) * onehot + epsilon / K, because the Dirichlet density
+/// is zero or infinite on the simplex's boundary: every component must be > 0.
+public enum Targets {
+    /// (1 - smoothing) * onehot(label) + smoothing / K; smoothing in (0, 1) keeps every entry > 0.
+    public static func smoothedOneHot(label: Int, classes: Int, smoothing: Double) -> [Double] {
+        var row = [Double](repeating: smoothing / Double(classes), count: classes)
+        row[label] += 1 - smoothing
+        return row
+    }
+}
+
+/// The Dirichlet head of the paper (arXiv 2508.14920): alpha = x^2 + 1e-6 from raw outputs x.
+public enum DirichletHead {
+    public static let floor: Double = 1e-6
+
+    @inline(__always) public static func alpha(_ x: Float) -> Double { Double(x) * Double(x) + floor }
+}
+
+extension Tape {
+    /// Mean over the batch of the Dirichlet negative log-likelihood of the target mixtures,
+    /// with a0 = sum(alpha):
+    ///   -log Dir(y | alpha) = -lgamma(a0) + sum_i lgamma(alpha_i) - sum_i (alpha_i - 1) log y_i,
+    /// alpha = x^2 + 1e-6. Gradient: dNLL/dalpha_i = digamma(alpha_i) - digamma(a0) - log y_i,
+    /// dalpha_i/dx_i = 2 x_i. Computed in Double; every target entry must be > 0.
+    // outputs: (N, K), targets: N rows of K -> scalar
+    public func dirichletNegativeLogLikelihood(_ outputs: Variable, targets: [[Double]]) -> Variable {
+        let (batch, classes) = (outputs.shape[0], outputs.shape[1])
+        precondition(targets.count == batch && targets.allSatisfy { $0.count == classes && $0.allSatisfy { $0 > 0 } }, "dirichletNegativeLogLikelihood: targets must be \(batch) rows of \(classes) values > 0")
+        var total = 0.0
+        var gradient = [Float](repeating: 0, count: outputs.count)
+        for n in 0..<batch {
+            var alphas = [Double](repeating: 0, count: classes)
+            for i in 0..<classes { alphas[i] = DirichletHead.alpha(outputs.value[n * classes + i]) }
+            let sum = alphas.reduce(0, +)
+            var nll = -SpecialFunctions.logGamma(sum)
+            let digammaSum = SpecialFunctions.digamma(sum)
+            for i in 0..<classes {
+                let logTarget = log(targets[n][i])
+                nll += SpecialFunctions.logGamma(alphas[i]) - (alphas[i] - 1) * logTarget
+                let dAlpha = SpecialFunctions.digamma(alphas[i]) - digammaSum - logTarget
+                gradient[n * classes + i] = Float(dAlpha * 2 * Double(outputs.value[n * classes + i]) / Double(batch))
+            }
+            total += nll
+        }
+        return scalarLoss(total / Double(batch), input: outputs, gradient: gradient)
+    }
+
+    /// Mean over the batch of the cross-entropy of the Dirichlet mean m = alpha / sum(alpha)
+    /// against the targets: -sum_i y_i log m_i. Trains the same head as the NLL (a
+    /// warm start or a mixing term). dL/dalpha_i = -y_i / alpha_i + sum(y) / a0.
+    // outputs: (N, K), targets: N rows of K -> scalar
+    public func dirichletMeanCrossEntropy(_ outputs: Variable, targets: [[Double]]) -> Variable {
+        let (batch, classes) = (outputs.shape[0], outputs.shape[1])
+        precondition(targets.count == batch && targets.allSatisfy { $0.count == classes }, "dirichletMeanCrossEntropy: targets must be \(batch) rows of \(classes)")
+        var total = 0.0
+        var gradient = [Float](repeating: 0, count: outputs.count)
+        for n in 0..<batch {
+            var alphas = [Double](repeating: 0, count: classes)
+            for i in 0..<classes { alphas[i] = DirichletHead.alpha(outputs.value[n * classes + i]) }
+            let sum = alphas.reduce(0, +)
+            let targetSum = targets[n].reduce(0, +)
+            for i in 0..<classes {
+                total -= targets[n][i] * log(alphas[i] / sum)
+                let dAlpha = -targets[n][i] / alphas[i] + targetSum / sum
+                gradient[n * classes + i] = Float(dAlpha * 2 * Double(outputs.value[n * classes + i]) / Double(batch))
+            }
+        }
+        return scalarLoss(total / Double(batch), input: outputs, gradient: gradient)
+    }
+
+    /// Mean over the batch of the cross-entropy of softmax(logits) against the targets:
+    /// -sum_i y_i log softmax(x)_i, computed with the log-sum-exp shift.
+    /// dL/dx_i = softmax(x)_i * sum(y) - y_i.
+    // logits: (N, K), targets: N rows of K -> scalar
+    public func crossEntropy(_ logits: Variable, targets: [[Double]]) -> Variable {
+        let (batch, classes) = (logits.shape[0], logits.shape[1])
+        precondition(targets.count == batch && targets.allSatisfy { $0.count == classes }, "crossEntropy: targets must be \(batch) rows of \(classes)")
+        var total = 0.0
+        var gradient = [Float](repeating: 0, count: logits.count)
+        for n in 0..<batch {
+            let row = (0..<classes).map { Double(logits.value[n * classes + $0]) }
+            let largest = row.max()!
+            let logSum = largest + log(row.reduce(0) { $0 + exp($1 - largest) })
+            let targetSum = targets[n].reduce(0, +)
+            for i in 0..<classes {
+                let logProbability = row[i] - logSum
+                total -= targets[n][i] * logProbability
+                gradient[n * classes + i] = Float((exp(logProbability) * targetSum - targets[n][i]) / Double(batch))
+            }
+        }
+        return scalarLoss(total / Double(batch), input: logits, gradient: gradient)
+    }
+
+    /// w1 * a + w2 * b for two scalar losses.
+    public func weightedSum(_ a: Variable, _ wa: Float, _ b: Variable, _ wb: Float) -> Variable {
+        let output = Variable(shape: [1], value: [wa * a.value[0] + wb * b.value[0]], requiresGradient: a.requiresGradient || b.requiresGradient)
+        guard needsGradient(a, b) else { return output }
+        record {
+            guard output.gradient.count == 1 else { return }
+            if a.requiresGradient { a.addGradient([wa * output.gradient[0]]) }
+            if b.requiresGradient { b.addGradient([wb * output.gradient[0]]) }
+        }
+        return output
+    }
+
+    /// A scalar whose gradient with respect to `input` was computed with the value.
+    private func scalarLoss(_ value: Double, input: Variable, gradient: [Float]) -> Variable {
+        let output = Variable(shape: [1], value: [Float(value)], requiresGradient: input.requiresGradient)
+        guard needsGradient(input) else { return output }
+        record {
+            guard output.gradient.count == 1 else { return }
+            let upstream = output.gradient[0]
+            input.addGradient(gradient.map { $0 * upstream })
+        }
+        return output
+    }
+}

@@ -1,1 +1,0 @@
-// Training: see DESIGN.md. Filled in by its issue.

@@ -1,1 +1,0 @@
-// Tests for Training arrive with its issue.
