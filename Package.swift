@@ -57,7 +57,8 @@ let applicationLayer: [Target] = [
         dependencies: [
             "Common", "JSONIO", "XMLIO", "AudioIO", "EmotionCore", "Recognition", "Curves", "ExportKit",
             "ExportFormats",
-        ]),
+        ],
+        exclude: ["scene-timeline.xsd"]),
     .executableTarget(
         name: "emobake",
         dependencies: [

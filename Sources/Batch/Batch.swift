@@ -1,1 +1,0 @@
-// Batch: see DESIGN.md. Filled in by its issue.
