@@ -141,7 +141,6 @@ public final class BatchRunner {
     /// atomically, so a run killed at any point leaves either the old complete files or the
     /// new complete files, and a line without a matching record is baked again.
     private func bake(_ job: BakeJob, into result: inout LineResult, worker: () throws -> any LineWorker) throws {
-        let folder = try output.directory(job.outputFolder)
         if let audioURL = job.audioURL {
             do {
                 result.audioSHA256 = try SHA256.hex(ofFileAt: audioURL)
@@ -164,6 +163,7 @@ public final class BatchRunner {
             toolVersion: options.toolVersion, inputKind: job.trackURL != nil ? "track" : "audio",
             inputSHA256: (job.trackURL != nil ? result.trackSHA256 : result.audioSHA256)!, outputBase: job.outputBase,
             hint: job.line.emotion, hintStrength: project.emotionHintStrength, fingerprint: fingerprint)
+        let folder = try output.directory(job.outputFolder)
         let previous = cache.record(forOutputBase: job.outputBase)
         if !options.force, let previous, previous.key == key, previous.id == job.line.id, cache.outputsIntact(previous) {
             result.record = previous

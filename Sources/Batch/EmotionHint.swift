@@ -19,10 +19,16 @@ public enum EmotionHint {
     public static let defaultStrength = 0.5
 
     /// The track with the prior applied. The hint is matched to the track's emotion names
-    /// ignoring case; an unknown hint throws, naming the emotions that exist.
+    /// ignoring case, through `EmotionVocabulary` ("anger" and "angry" are the same); an
+    /// unknown hint throws, naming the emotions that exist.
     public static func apply(_ hint: String, strength: Double, to track: EmotionTrack) throws -> EmotionTrack {
         precondition(strength >= 0 && strength.isFinite, "EmotionHint: strength must be finite and >= 0")
-        guard let h = track.emotions.firstIndex(where: { $0.lowercased() == hint.lowercased() }) else {
+        let wanted = EmotionVocabulary.canonicalName(hint) ?? hint.lowercased()
+        guard
+            let h = track.emotions.firstIndex(where: {
+                (EmotionVocabulary.canonicalName($0) ?? $0.lowercased()) == wanted
+            })
+        else {
             throw BatchError(
                 "line.emotion",
                 "emotion hint \"\(hint)\" is not one of the model's emotions (\(track.emotions.joined(separator: ", ")))")

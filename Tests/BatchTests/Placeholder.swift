@@ -1,1 +1,0 @@
-// Tests for Batch arrive with its issue.
