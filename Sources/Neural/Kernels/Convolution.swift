@@ -1,0 +1,166 @@
+/// 1-D convolutions on time-major activations `(frames, channels)`, as matrix products.
+///
+/// PyTorch stores Conv1d weights as `(out, in / groups, kernel)`; `ConvolutionWeights` keeps
+/// them reordered per tap, `(kernel, out, in)`, so that tap j is an `(out, in)` matrix.
+public struct ConvolutionWeights: Sendable {
+    public let outputChannels: Int
+    public let inputChannels: Int
+    public let kernel: Int
+    public let stride: Int
+    /// `(kernel, out, in)`.
+    public let taps: [Float]
+    public let bias: [Float]?
+
+    /// From PyTorch's `(out, in, kernel)` layout.
+    public init(pytorch weight: [Float], outputChannels: Int, inputChannels: Int, kernel: Int, stride: Int, bias: [Float]?) {
+        precondition(weight.count == outputChannels * inputChannels * kernel)
+        var taps = [Float](repeating: 0, count: weight.count)
+        for output in 0..<outputChannels {
+            for input in 0..<inputChannels {
+                for tap in 0..<kernel {
+                    taps[(tap * outputChannels + output) * inputChannels + input] = weight[(output * inputChannels + input) * kernel + tap]
+                }
+            }
+        }
+        self.outputChannels = outputChannels
+        self.inputChannels = inputChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.taps = taps
+        self.bias = bias
+    }
+
+    public func outputFrames(forInput frames: Int) -> Int { frames < kernel ? 0 : (frames - kernel) / stride + 1 }
+
+    /// Floats of scratch `convolve` needs for `frames` input frames (only single-channel inputs use it).
+    public func scratchCount(forInput frames: Int) -> Int { inputChannels == 1 ? outputFrames(forInput: frames) * kernel : 0 }
+}
+
+/// y[t, o] = bias[o] + sum over taps j and channels c of x[t * stride + j, c] * W[o, c, j].
+///
+/// Channels >= 2: one sgemm per tap, reading every stride-th row of x in place (the rows a tap
+/// touches are x + j * C with row stride stride * C, so no im2col copy is made). One channel
+/// (the raw waveform): the (frames, kernel) patches are gathered into `scratch` and multiplied once.
+// (inFrames, in) -> (outFrames, out)
+public func convolve(
+    _ x: UnsafePointer<Float>, frames: Int, weights: ConvolutionWeights, into y: UnsafeMutablePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>?
+) {
+    let outFrames = weights.outputFrames(forInput: frames)
+    guard outFrames > 0 else { return }
+    let out = weights.outputChannels, input = weights.inputChannels, kernel = weights.kernel, stride = weights.stride
+    weights.taps.withUnsafeBufferPointer { taps in
+        if input == 1, let scratch {
+            KernelThreads.forEach(outFrames, grain: 1024) { range in
+                for frame in range { (scratch + frame * kernel).update(from: x + frame * stride, count: kernel) }
+            }
+            // taps (kernel, out, 1) viewed as (kernel, out): y = patches (outFrames, kernel) x taps.
+            gemmStrided(scratch, lda: kernel, taps.baseAddress!, ldb: out, y, ldc: out, m: outFrames, n: out, k: kernel)
+        } else {
+            for tap in 0..<kernel {
+                gemmStrided(
+                    x + tap * input, lda: stride * input, taps.baseAddress! + tap * out * input, ldb: input, y, ldc: out,
+                    m: outFrames, n: out, k: input, transposeB: true, beta: tap == 0 ? 0 : 1)
+            }
+        }
+    }
+    if let bias = weights.bias {
+        bias.withUnsafeBufferPointer { bias in
+            KernelThreads.forEach(outFrames, grain: 256) { range in
+                for frame in range {
+                    let row = y + frame * out
+                    for channel in 0..<out { row[channel] += bias[channel] }
+                }
+            }
+        }
+    }
+}
+
+/// A grouped "same" convolution with stride 1 and zero padding (wav2vec2's positional
+/// convolution: kernel 128, 16 groups, padding 64, then the last frame dropped when the kernel
+/// is even). Per group, the (frames, kernel * groupChannels) patches are gathered into
+/// `scratch` and multiplied by that group's `(groupChannels, kernel * groupChannels)` weights.
+public struct GroupedConvolutionWeights: Sendable {
+    public let channels: Int
+    public let groups: Int
+    public let kernel: Int
+    public let padding: Int
+    /// Per group, `(out, kernel, in)` with out and in the group's channels.
+    public let weights: [Float]
+    public let bias: [Float]
+
+    public var groupChannels: Int { channels / groups }
+
+    /// From PyTorch's `(channels, channels / groups, kernel)` layout.
+    public init(pytorch weight: [Float], channels: Int, groups: Int, kernel: Int, padding: Int, bias: [Float]) {
+        let per = channels / groups
+        precondition(weight.count == channels * per * kernel)
+        var reordered = [Float](repeating: 0, count: weight.count)
+        for output in 0..<channels {
+            for input in 0..<per {
+                for tap in 0..<kernel {
+                    reordered[(output * kernel + tap) * per + input] = weight[(output * per + input) * kernel + tap]
+                }
+            }
+        }
+        self.channels = channels
+        self.groups = groups
+        self.kernel = kernel
+        self.padding = padding
+        self.weights = reordered
+        self.bias = bias
+    }
+
+    /// Output frames for `frames` input frames, before any trailing frame is dropped.
+    public func outputFrames(forInput frames: Int) -> Int { frames + 2 * padding - kernel + 1 }
+    public func scratchCount(forInput frames: Int) -> Int { max(0, outputFrames(forInput: frames)) * kernel * groupChannels }
+}
+
+// (frames, channels) -> (first `outFrames` output frames, channels)
+public func convolveGrouped(
+    _ x: UnsafePointer<Float>, frames: Int, weights: GroupedConvolutionWeights, outFrames: Int,
+    into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+) {
+    let channels = weights.channels, per = weights.groupChannels, kernel = weights.kernel, padding = weights.padding
+    let rowLength = kernel * per
+    weights.weights.withUnsafeBufferPointer { w in
+        for group in 0..<weights.groups {
+            let column = group * per
+            KernelThreads.forEach(outFrames, grain: 16) { range in
+                for frame in range {
+                    let patch = scratch + frame * rowLength
+                    for tap in 0..<kernel {
+                        let source = frame + tap - padding
+                        if source < 0 || source >= frames {
+                            (patch + tap * per).update(repeating: 0, count: per)
+                        } else {
+                            (patch + tap * per).update(from: x + source * channels + column, count: per)
+                        }
+                    }
+                }
+            }
+            gemmStrided(
+                scratch, lda: rowLength, w.baseAddress! + column * rowLength, ldb: rowLength, y + column, ldc: channels,
+                m: outFrames, n: per, k: rowLength, transposeB: true)
+        }
+    }
+    weights.bias.withUnsafeBufferPointer { bias in
+        KernelThreads.forEach(outFrames, grain: 64) { range in
+            for frame in range {
+                let row = y + frame * channels
+                for channel in 0..<channels { row[channel] += bias[channel] }
+            }
+        }
+    }
+}
+
+/// Weight normalisation along dim 2 of a `(out, in, kernel)` weight, as torch's
+/// `weight_norm(conv, dim=2)`: w[:, :, j] = g[j] * v[:, :, j] / ||v[:, :, j]|| (Frobenius norm
+/// over out and in).
+public func weightNormKernelDimension(g: [Float], v: [Float], out: Int, input: Int, kernel: Int) -> [Float] {
+    precondition(g.count == kernel && v.count == out * input * kernel)
+    var norms = [Double](repeating: 0, count: kernel)
+    for index in 0..<v.count { norms[index % kernel] += Double(v[index]) * Double(v[index]) }
+    let factors = (0..<kernel).map { Float(Double(g[$0]) / norms[$0].squareRoot()) }
+    return v.indices.map { v[$0] * factors[$0 % kernel] }
+}

@@ -1,0 +1,30 @@
+import COpenBLAS
+
+/// Row-major sgemm with explicit leading dimensions, for views into larger buffers (one head's
+/// columns of a fused QKV matrix, every s-th row of an activation):
+/// C = alpha * op(A) * op(B) + beta * C.
+// (m, k) x (k, n) -> (m, n); lda/ldb/ldc are row strides in elements.
+@inline(__always)
+public func gemmStrided(
+    _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+    m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1, beta: Float = 0
+) {
+    guard m > 0, n > 0 else { return }
+    cblas_sgemm(
+        CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// y = x W^T + b for every row of x: a linear (fully connected) layer as PyTorch stores it.
+// (rows, input) x (output, input)^T -> (rows, output)
+public func linear(
+    _ x: UnsafePointer<Float>, rows: Int, input: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    output: Int, into y: UnsafeMutablePointer<Float>
+) {
+    if let bias {
+        KernelThreads.forEach(rows, grain: 64) { range in
+            for row in range { (y + row * output).update(from: bias, count: output) }
+        }
+    }
+    gemmStrided(x, lda: input, weight, ldb: input, y, ldc: output, m: rows, n: output, k: input, transposeB: true, beta: bias == nil ? 0 : 1)
+}

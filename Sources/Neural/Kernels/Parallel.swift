@@ -1,0 +1,24 @@
+import Dispatch
+
+/// Threads for the work BLAS does not do (norms, activations, softmax, im2col).
+public enum KernelThreads {
+    /// How many threads kernels split their rows over (set with `setBLASThreads` alike).
+    nonisolated(unsafe) public static var count = 2
+
+    /// Runs `body(range)` over `0..<total` split into about `count` contiguous ranges of at
+    /// least `grain` items; small jobs run on the calling thread.
+    @inline(__always)
+    public static func forEach(_ total: Int, grain: Int = 1, _ body: (Range<Int>) -> Void) {
+        let threads = min(count, max(1, total / max(1, grain)))
+        if threads <= 1 {
+            if total > 0 { body(0..<total) }
+            return
+        }
+        let chunk = (total + threads - 1) / threads
+        DispatchQueue.concurrentPerform(iterations: threads) { index in
+            let start = index * chunk
+            let end = min(total, start + chunk)
+            if start < end { body(start..<end) }
+        }
+    }
+}

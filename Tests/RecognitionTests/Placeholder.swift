@@ -1,1 +1,0 @@
-// Tests for Recognition arrive with its issue.
