@@ -25,7 +25,7 @@ import TestSupport
 
     @Test func writerPutsEveryFileInPlace() throws {
         let clip = TestClips.make(interpolation: .linear, frames: 5)
-        let directory = TestPaths.temporaryDirectory("formats")
+        let directory = Scratch.directory("formats")
         for format in [ExportFormat.csv, .xml] {
             let (files, warnings) = try format.makeExporter(ExportSettings()).renderReportingWarnings(clip, baseName: "line")
             #expect(warnings.isEmpty)

@@ -101,15 +101,21 @@ enum Golden {
 
 /// Running reader scripts (Tests/Readers) and parsing the JSON they print.
 enum Readers {
-    /// Runs `script` and parses its standard output as JSON; a non-zero exit fails with the output.
+    /// Runs `script` with `interpreter` and parses its standard output as JSON.
     static func json(_ script: String, _ arguments: [String], interpreter: String = "python3") throws -> JSONValue {
-        let result = try TestProcess.reader(script, arguments, interpreter: interpreter)
+        try command(interpreter, [TestPaths.readers.appendingPathComponent(script).path] + arguments)
+    }
+
+    /// Runs a program and parses the last line of its output that starts with "{" as JSON
+    /// (tools such as Blender print their own lines too); a non-zero exit fails with the output.
+    static func command(_ executable: String, _ arguments: [String]) throws -> JSONValue {
+        let result = try TestProcess.run(executable, arguments)
         guard result.status == 0 else {
-            throw ReaderFailure(description: "\(script) exited \(result.status): \(result.standardError.suffix(2000)) \(result.standardOutput.suffix(500))")
+            throw ReaderFailure(
+                description: "\(executable) \(arguments.first ?? "") exited \(result.status): \(result.standardError.suffix(2000)) \(result.standardOutput.suffix(1000))")
         }
-        // Tools such as Blender print their own lines; the reader's JSON is the last line.
         let line = result.standardOutput.split(separator: "\n").last(where: { $0.hasPrefix("{") }) ?? ""
-        return try JSONCodec.parse(Data(line.utf8), source: script)
+        return try JSONCodec.parse(Data(line.utf8), source: executable)
     }
 
     static func doubles(_ value: JSONValue?) -> [Double] { value?.arrayValue?.compactMap(\.doubleValue) ?? [] }
@@ -117,9 +123,31 @@ enum Readers {
 
 struct ReaderFailure: Error, CustomStringConvertible { let description: String }
 
+/// Scratch folders for one test run, all inside one folder that is removed when the test
+/// process exits.
+enum Scratch {
+    static let root: URL = {
+        let url = TestPaths.temporaryDirectory("export-tests")
+        scratchRootPath = url.path
+        atexit {
+            if let path = scratchRootPath { try? FileManager.default.removeItem(atPath: path) }
+        }
+        return url
+    }()
+
+    /// A fresh empty folder inside the run's scratch folder.
+    static func directory(_ label: String) -> URL {
+        let url = root.appendingPathComponent("\(label)-\(UUID().uuidString.prefix(8))")
+        try! FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+nonisolated(unsafe) private var scratchRootPath: String?
+
 /// A scratch folder with the rendered files written into it.
 func writeScratch(_ files: [(suffix: String, data: Data)], baseName: String, label: String) throws -> URL {
-    let directory = TestPaths.temporaryDirectory(label)
+    let directory = Scratch.directory(label)
     for file in files { try file.data.write(to: directory.appendingPathComponent(baseName + file.suffix)) }
     return directory
 }
