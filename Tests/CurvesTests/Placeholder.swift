@@ -1,1 +1,0 @@
-// Tests for Curves arrive with its issue.
