@@ -1,27 +1,22 @@
-/// Other spellings of the emotions rig presets map, as emitted by common datasets and tools
-/// (RAVDESS "fearful"/"surprised", emotion2vec "disgusted", Audio2Face "joy"/"anger"/...).
-///
-/// A track emotion is looked up in a rig under its own name first; only if the rig does not
-/// list it is the alias tried. So a rig that maps "grief" itself (the `audio2face` rig) keeps
-/// it apart from "sad", while `arkit52` shows grief as sadness.
-public enum EmotionAliases {
-    /// Track emotion -> the rig emotion used when the rig has no mapping of its own.
-    public static let table: [(name: String, mapsTo: String)] = [
-        ("fearful", "fear"), ("afraid", "fear"),
-        ("surprised", "surprise"), ("amazement", "surprise"),
-        ("disgusted", "disgust"),
-        ("happiness", "happy"), ("joy", "happy"),
-        ("sadness", "sad"), ("grief", "sad"),
-        ("anger", "angry"),
-        ("calmness", "calm"),
-    ]
+import EmotionCore
 
-    /// Names to try for `emotion`, in order: its lowercase spelling, then its alias.
+/// How a track's emotion name finds its mapping in a rig preset.
+///
+/// Tried in order, the first the rig lists wins: the name itself; its canonical spelling
+/// (`EmotionVocabulary`, so "fearful" finds "fear" and "joy" finds "happy" even in a track
+/// built in code); then, for canonical emotions a rig may not list, the nearest one it
+/// does (`fallbacks`: "grief" shows as "sad" on a rig without a grief mapping). A rig that
+/// maps "grief" itself (`audio2face`) keeps it apart from "sad".
+public enum EmotionAliases {
+    /// Canonical emotion -> the emotion used when the rig has no mapping of its own.
+    public static let fallbacks: [(name: String, mapsTo: String)] = [("grief", "sad")]
+
+    /// Names to try for `emotion` after the name itself, in order.
     static func candidates(for emotion: String) -> [String] {
         var result: [String] = []
-        let lower = emotion.lowercased()
-        if lower != emotion { result.append(lower) }
-        if let alias = table.first(where: { $0.name == lower })?.mapsTo { result.append(alias) }
+        let canonical = EmotionVocabulary.canonicalName(emotion)
+        if let canonical, canonical != emotion { result.append(canonical) }
+        if let fallback = fallbacks.first(where: { $0.name == (canonical ?? emotion) })?.mapsTo { result.append(fallback) }
         return result
     }
 }

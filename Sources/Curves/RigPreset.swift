@@ -1,4 +1,5 @@
 import Common
+import EmotionCore
 import Foundation
 import JSONIO
 
@@ -85,7 +86,7 @@ public struct RigPreset: Sendable, Equatable {
     }
 
     /// The preset emotion that a track emotion maps through: the same name if the preset has
-    /// it, otherwise its alias (`EmotionAliases`), otherwise nil.
+    /// it, otherwise its canonical spelling or fallback (`EmotionAliases`), otherwise nil.
     public func mappingEmotion(for trackEmotion: String) -> String? {
         if mapping(for: trackEmotion) != nil { return trackEmotion }
         for candidate in EmotionAliases.candidates(for: trackEmotion) where mapping(for: candidate) != nil {

@@ -1,6 +1,8 @@
+import Common
 import Curves
 import EmotionCore
 import Foundation
+import JSONIO
 import Testing
 
 @Suite("Emotion post-processing")
@@ -193,5 +195,33 @@ struct PostProcessingTests {
         ])
         #expect(settings.summary.first { $0.key == "gains" }?.value == "angry=2,sad=0.5")
         #expect(settings.summary.first { $0.key == "contrast" }?.value == "1.5")
+    }
+}
+
+@Suite("Emotion post-processing from JSON")
+struct PostProcessingJSONTests {
+    @Test func readsEveryField() throws {
+        let text = """
+            {"confidenceWeighting": 3, "contrast": 1.5, "maxEmotions": 2, "blendWithPrevious": 0.2,
+             "transitionSmoothing": 0.1, "preferredEmotion": "happy", "preferredStrength": 0.3, "strength": 0.8,
+             "gains": {"angry": 0.5}}
+            """
+        let settings = try EmotionPostProcessing(json: JSONField(try JSONCodec.parse(Data(text.utf8), source: "p.json"), source: "p.json"))
+        #expect(
+            settings == EmotionPostProcessing(
+                confidenceWeighting: 3, contrast: 1.5, maxEmotions: 2, blendWithPrevious: 0.2, transitionSmoothing: 0.1,
+                preferredEmotion: "happy", preferredStrength: 0.3, strength: 0.8, gains: ["angry": 0.5]))
+    }
+
+    @Test(arguments: [
+        (#"{"contrast": 0}"#, "p.json: emotion post-processing: contrast must be > 0"),
+        (#"{"strenght": 0.5}"#, "p.json: strenght: unknown field"),
+        (#"{"maxEmotions": 1.5}"#, "p.json: maxEmotions: expected a whole number"),
+        (#"{"gains": {"neutral": 2}}"#, "p.json: emotion post-processing: a gain on neutral is not allowed"),
+    ])
+    func badFieldsNameFileAndField(text: String, message: String) throws {
+        let root = JSONField(try JSONCodec.parse(Data(text.utf8), source: "p.json"), source: "p.json")
+        let error = try #require(throws: (any Error).self) { try EmotionPostProcessing(json: root) }
+        #expect(oneLineMessage(error).hasPrefix(message), "\(oneLineMessage(error))")
     }
 }
