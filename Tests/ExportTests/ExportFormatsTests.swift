@@ -26,12 +26,12 @@ import TestSupport
     @Test func writerPutsEveryFileInPlace() throws {
         let clip = TestClips.make(interpolation: .linear, frames: 5)
         let directory = Scratch.directory("formats")
-        for format in [ExportFormat.csv, .xml] {
+        for format in ExportFormat.allCases {
             let (files, warnings) = try format.makeExporter(ExportSettings()).renderReportingWarnings(clip, baseName: "line")
             #expect(warnings.isEmpty)
             try ExportWriter.write(files, baseName: "line", in: directory)
         }
         let names = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
-        #expect(names == ["line.csv", "line.xml"])
+        #expect(names == ["line.bin", "line.csv", "line.fbx", "line.glb", "line.gltf", "line.xml"])
     }
 }
