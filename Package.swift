@@ -68,6 +68,12 @@ let applicationLayer: [Target] = [
         ]),
 ]
 
+// MARK: - Benchmarks: commands that print figures (scripts/bench_*, results in BENCHMARKS.md)
+
+let benchmarks: [Target] = [
+    .executableTarget(name: "CurvesBenchmark", dependencies: ["Common", "EmotionCore", "Curves"], path: "Benchmarks/CurvesBenchmark"),
+]
+
 // MARK: - Tests: one target per module, a shared support target, end-to-end CLI tests
 
 let tests: [Target] = [
@@ -96,6 +102,6 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [.executable(name: "emobake", targets: ["emobake"])],
     dependencies: [.package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")],
-    targets: systemLibraries + foundationLayer + emotionLayer + animationLayer + applicationLayer + tests,
+    targets: systemLibraries + foundationLayer + emotionLayer + animationLayer + applicationLayer + benchmarks + tests,
     swiftLanguageModes: [.v5]
 )

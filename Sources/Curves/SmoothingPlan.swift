@@ -50,8 +50,8 @@ struct SmoothingPlan {
 
     /// `a = 1 / (1 + tau / h)` with `tau = 1 / (2 pi fc)`: the One-Euro paper's smoothing factor.
     static func oneEuroAlpha(cutoff: Double, h: Double) -> Double {
-        let tau = 1 / (2 * Double.pi * cutoff)
-        return 1 / (1 + tau / h)
+        let x = 2 * Double.pi * cutoff * h  // h / tau
+        return x / (1 + x)
     }
 
     /// Smooths `values` (exactly `count` samples) in place; `scratch` holds at least `count`.
