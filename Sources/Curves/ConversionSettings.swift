@@ -42,6 +42,30 @@ public struct ConversionSettings: Sendable {
         try postProcessing.validate()
     }
 
+    /// A SHA-256 (hex) of everything that shapes the clip, including the rig's channels and
+    /// weights and every filter parameter at full precision, not just preset names: editing a
+    /// preset file changes it, so caches keyed on it (batch baking) stay correct.
+    public var fingerprint: String {
+        var text = "emobake-conversion-settings 1\n"
+        text += "rig \(rig.name)\n"
+        for blendshape in rig.blendshapes { text += "blendshape \(blendshape)\n" }
+        for mapping in rig.mappings {
+            text += "emotion \(mapping.emotion)\n"
+            for weight in mapping.weights { text += "weight \(weight.blendshape) \(weight.weight)\n" }
+        }
+        text += "smoothing \(smoothing.name)\n"
+        for filter in smoothing.filters { text += "filter \(filter.exactDescription)\n" }
+        text += "frameRate \(frameRate.numerator)/\(frameRate.denominator)\n"
+        text += "interpolation \(interpolation.rawValue)\nkeyTolerance \(keyTolerance)\nintensity \(intensity)\n"
+        let post = postProcessing
+        text += "post \(post.confidenceWeighting) \(post.contrast) \(post.maxEmotions.map(String.init) ?? "all") "
+        text += "\(post.blendWithPrevious) \(post.transitionSmoothing) \(post.preferredEmotion ?? "-") \(post.preferredStrength) "
+        text += "\(post.strength)\n"
+        for (emotion, gain) in post.gains.sorted(by: { $0.key < $1.key }) { text += "gain \(emotion) \(gain)\n" }
+        text += "generator \(generator)\n"
+        return SHA256.hex(of: text)
+    }
+
     /// Every setting in a fixed order, as text (it goes into `ClipMetadata.settings`).
     public var settingsSummary: [(key: String, value: String)] {
         var result: [(key: String, value: String)] = [

@@ -62,6 +62,18 @@ public enum SmoothingFilter: Sendable, Equatable {
         }
     }
 
+    /// Type and parameters at full precision (shortest round-trip text), for fingerprints.
+    var exactDescription: String {
+        switch self {
+        case .none: return "none"
+        case .exponential(let tau, let zeroPhase): return "exponential \(tau) \(zeroPhase)"
+        case .oneEuro(let minCutoff, let beta, let derivativeCutoff): return "oneEuro \(minCutoff) \(beta) \(derivativeCutoff)"
+        case .criticallyDampedSpring(let smoothTime, let zeroPhase): return "spring \(smoothTime) \(zeroPhase)"
+        case .savitzkyGolay(let window, let order): return "savitzkyGolay \(window) \(order)"
+        case .gaussian(let sigma): return "gaussian \(sigma)"
+        }
+    }
+
     /// Throws if a parameter is out of range; `place` names the file and field.
     func validate(place: String) throws {
         func check(_ ok: Bool, _ problem: String) throws {

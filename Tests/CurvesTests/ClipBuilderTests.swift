@@ -267,3 +267,32 @@ struct ClipBuilderTests {
         #expect(error.code == "track.tooLong" && error.message.hasPrefix("long.json"))
     }
 }
+
+@Suite("Conversion settings")
+struct ConversionSettingsTests {
+    @Test func defaults() throws {
+        let settings = ConversionSettings(rig: try Presets.rig("arkit52"), smoothing: try Presets.smoothing("film"))
+        #expect(settings.frameRate == FrameRate(numerator: 30))
+        #expect(settings.interpolation == .linear)
+        #expect(settings.keyTolerance == 0.002)
+        #expect(settings.intensity == 1)
+        #expect(settings.postProcessing.isIdentity)
+        #expect(settings.settingsSummary.first { $0.key == "smoothingFilters" }?.value == "gaussian sigma=0.06s")
+    }
+
+    @Test func theFingerprintSeesPresetContentsNotJustNames() throws {
+        let base = ConversionSettings(rig: try Presets.rig("arkit52"), smoothing: try Presets.smoothing("film"))
+        #expect(base.fingerprint.count == 64)
+        #expect(base.fingerprint == ConversionSettings(rig: try Presets.rig("arkit52"), smoothing: try Presets.smoothing("film")).fingerprint)
+        var editedRig = base
+        editedRig.rig.mappings[1].weights[0].weight = 0.75  // same name, edited file
+        var editedSmoothing = base
+        editedSmoothing.smoothing.filters = [.gaussian(sigma: 0.061)]
+        var otherRate = base
+        otherRate.frameRate = FrameRate(numerator: 30000, denominator: 1001)
+        var post = base
+        post.postProcessing.gains = ["angry": 0.5]
+        let all = [base, editedRig, editedSmoothing, otherRate, post].map(\.fingerprint)
+        #expect(Set(all).count == all.count)
+    }
+}
