@@ -157,7 +157,7 @@ public struct RigPreset: Sendable, Equatable {
         var line = indent
         for name in names {
             if line.count + name.count + 2 > 100, line != indent {
-                lines.append(line)
+                lines.append(line + ",")
                 line = indent
             }
             line += (line == indent ? "" : ", ") + name
