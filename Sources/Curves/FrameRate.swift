@@ -32,9 +32,18 @@ public struct FrameRate: Sendable, Hashable, CustomStringConvertible {
             for ntsc in [24, 30, 48, 60, 120] where abs(value - Double(ntsc) * 1000 / 1001) < 0.006 {
                 return FrameRate(numerator: ntsc * 1000, denominator: 1001)
             }
+            // Any other rate with up to three decimals is kept exactly as a fraction (33.3 = 333/10).
+            let thousandths = (value * 1000).rounded()
+            if value > 0, value <= 1000, abs(thousandths - value * 1000) < 1e-6 {
+                let numerator = Int(thousandths)
+                var divisor = 1000
+                var reduced = numerator
+                while divisor > 1, reduced % 10 == 0 { reduced /= 10; divisor /= 10 }
+                return FrameRate(numerator: reduced, denominator: divisor)
+            }
         }
         throw CurvesError(
-            "frameRate.invalid", "invalid frame rate \"\(text)\": use a whole number (24, 30, 60), 29.97, or a fraction like 30000/1001")
+            "frameRate.invalid", "invalid frame rate \"\(text)\": use a positive number up to 1000 with at most 3 decimals (24, 30, 29.97, 33.3) or a fraction like 30000/1001")
     }
 
     public var framesPerSecond: Double { Double(numerator) / Double(denominator) }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Common
+import Foundation
 
 @main
 struct EmoBake: ParsableCommand {
@@ -7,6 +8,54 @@ struct EmoBake: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "emobake",
         abstract: "Turn dialogue audio into facial animation: emotion over time -> blendshape curves.",
+        discussion: """
+            Exit codes: 0 success, 1 failed work (bad input file, failed line), 2 bad usage.
+            Presets (rigs, smoothing, the default model) are found with --presets DIR,
+            $EMOBAKE_PRESETS, or the Presets folder beside the executable or the checkout.
+            """,
         version: version,
-        subcommands: [])
+        subcommands: [ConvertCommand.self, PresetsCommand.self])
+
+    /// Bad usage exits 2 (argument-parser's default would be 64); failed work exits 1.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                // One line naming the problem, then where to read more.
+                let text = message(for: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+                FileHandle.standardError.write(Data("emobake: \(text)\n(run 'emobake help' or add --help for usage)\n".utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
+}
+
+/// The failures of one command are already printed; this ends it with exit code 1.
+struct FailedWork: Error {}
+
+extension FailedWork: CustomStringConvertible {
+    var description: String { "" }
+}
+
+/// Prints to standard error, one line.
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data(("emobake: " + text + "\n").utf8))
+}
+
+/// Options every command that reads presets shares.
+struct PresetOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Folder with rigs/, smoothing/ and models/ (default: found automatically).", valueName: "DIR"))
+    var presets: String?
+
+    func directory() throws -> URL {
+        do {
+            return try ResourceLocator.presetsDirectory(explicit: presets)
+        } catch {
+            throw ValidationError(oneLineMessage(error))
+        }
+    }
 }
