@@ -6,6 +6,7 @@ import Foundation
 /// an audio player, so that a lead can scan a language in minutes. Self-contained (inline SVG,
 /// CSS and a few lines of script for filtering), byte-deterministic, and it links the audio
 /// with paths relative to the report, so the folder can be moved together with the audio.
+/// `report.html#filter=alice` opens with the filter filled in (a link for one character).
 public enum ReportHTML {
     /// Colours of the usual emotion names (others take the palette in order).
     static let knownColours: [String: String] = [
@@ -85,6 +86,8 @@ public enum ReportHTML {
                 }
               }
               filter.addEventListener('input',apply);failedOnly.addEventListener('change',apply);
+              var m=/^#filter=(.*)$/.exec(location.hash);
+              if(m){filter.value=decodeURIComponent(m[1]);apply();}
             })();
             </script>
             </body>
