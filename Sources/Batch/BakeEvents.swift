@@ -88,7 +88,7 @@ public final class ConsoleEventPrinter: BakeEventSink {
             if !quiet && !isTerminal { write("\(cached ? "unchanged" : "baked") \(id)\n") }
         case .failed(let id, let location, _, let message):
             clearBar()
-            write("error: \(location): \(id.isEmpty ? "" : "\(id): ")\(message)\n")
+            write("emobake: \(location): \(id.isEmpty ? "" : "\(id): ")\(message)\n")
         case .progress(let completed, let total, let baked, let cached, let failed):
             guard isTerminal && !quiet else { return }
             // Redraw at most 20 times a second, and always for the last line.

@@ -30,15 +30,15 @@ public struct CharacterSettings: Sendable, Equatable {
 ///   "frameRate": "30",
 ///   "model": "default",
 ///   "emotionHintStrength": 0.5,
-///   "defaults": {"rig": "arkit", "smoothing": "natural", "intensity": 1.0},
-///   "characters": {"alice": {"rig": "arkit", "intensity": 0.8}, "bob": {"rig": "rigs/bob.json"}}
+///   "defaults": {"rig": "arkit52", "smoothing": "film", "intensity": 1.0},
+///   "characters": {"alice": {"rig": "arkit52", "intensity": 0.8}, "bob": {"rig": "rigs/bob.json"}}
 /// }
 /// ```
 /// When `characters` is given, a line whose character is not listed fails; without it every
 /// character uses `defaults`.
 public struct BakeProject: Sendable {
     public static let defaultTemplate = "{character}/{id}"
-    public static let defaultCharacter = CharacterSettings(rig: "arkit", smoothing: "natural", intensity: 1)
+    public static let defaultCharacter = CharacterSettings(rig: "arkit52", smoothing: "film", intensity: 1)
 
     /// The project file, nil for the built-in defaults.
     public var url: URL?

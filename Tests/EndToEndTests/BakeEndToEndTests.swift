@@ -1,0 +1,173 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `emobake bake` and `emobake merge` as a user runs them: the built binary on track lines
+/// (the real pipeline from track to files, no model needed), and the demo from the README.
+@Suite("emobake bake (end to end)", .serialized)
+struct BakeEndToEndTests {
+    /// A scratch folder with a script of `count` track lines over the fixture tracks, two
+    /// characters, two scenes, hints, and a project writing glb, csv and xml.
+    static func workspace(lines count: Int, template: String = "{language}/{character}/{id}") throws -> URL {
+        let folder = TestPaths.temporaryDirectory("bake-e2e")
+        let tracks = TestPaths.fixtures.appendingPathComponent("scripts/tracks")
+        try FileManager.default.copyItem(at: tracks, to: folder.appendingPathComponent("tracks"))
+        let names = try FileManager.default.contentsOfDirectory(atPath: tracks.path).sorted()
+        var text = "id,character,language,track,emotion,scene,start,text\n"
+        for index in 0..<count {
+            let hint = ["", "happy", "", "angry", "sad"][index % 5]
+            let start = index < 12 ? String(format: "%.2f", Double(index % 6) * 2.2) : ""
+            text += "l\(index),\(index % 2 == 0 ? "mara" : "theo"),\(index % 3 == 0 ? "fr" : "en"),tracks/\(names[index % names.count]),\(hint),scene\(index / 6),\(start),\"Line \(index), spoken\"\n"
+        }
+        try Data(text.utf8).write(to: folder.appendingPathComponent("script.csv"))
+        let project = """
+            {"output": "\(template)", "formats": ["glb", "csv", "xml"], "frameRate": "30",
+             "characters": {"mara": {"rig": "arkit52", "smoothing": "film"}, "theo": {"rig": "arkit52", "smoothing": "game", "intensity": 0.8}}}
+            """
+        try Data(project.utf8).write(to: folder.appendingPathComponent("project.json"))
+        return folder
+    }
+
+    static func bake(_ folder: URL, _ output: String, _ extra: [String] = [], environment: [String: String]? = nil) throws -> ProcessResult {
+        try TestProcess.emobake(
+            ["bake", folder.appendingPathComponent("script.csv").path, "--project", folder.appendingPathComponent("project.json").path,
+             "-o", folder.appendingPathComponent(output).path] + extra, environment: environment)
+    }
+
+    /// Every file under a folder (relative path -> bytes), without timings.json and shards/.
+    static func snapshot(_ folder: URL) throws -> [String: Data] {
+        var files: [String: Data] = [:]
+        let base = folder.resolvingSymlinksInPath().path
+        let enumerator = FileManager.default.enumerator(atPath: base)!
+        while let path = enumerator.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: base + "/" + path, isDirectory: &isDirectory)
+            if isDirectory.boolValue || path.hasSuffix("timings.json") || path.hasPrefix("shards/") { continue }
+            files[path] = try Data(contentsOf: URL(fileURLWithPath: base + "/" + path))
+        }
+        return files
+    }
+
+    @Test func oneAndTwoJobsGiveIdenticalBytesAndARerunSkipsEverything() throws {
+        let folder = try Self.workspace(lines: 24)
+        let one = try Self.bake(folder, "j1", ["-j", "1"])
+        #expect(one.status == 0, "\(one.standardError)")
+        let two = try Self.bake(folder, "j2", ["-j", "2"])
+        #expect(two.status == 0, "\(two.standardError)")
+        let reference = try Self.snapshot(folder.appendingPathComponent("j1"))
+        #expect(reference.keys.contains("fr/mara/l0.glb") && reference.keys.contains("en/theo/l1.xml"))
+        #expect(reference.keys.contains("timelines/fr/scene0.xml") && reference.keys.contains("timelines/en/scene1.glb"))
+        #expect(try Self.snapshot(folder.appendingPathComponent("j2")) == reference)
+
+        // A no-op re-run: every line unchanged, no file rewritten, and --json events.
+        let again = try Self.bake(folder, "j2", ["-j", "2", "--json"])
+        #expect(again.status == 0)
+        let events = again.standardOutput.split(separator: "\n").map { String($0) }
+        #expect(events.first?.hasPrefix("{\"event\":\"started\",\"lines\":24,\"jobs\":2") == true)
+        #expect(events.filter { $0.contains("\"event\":\"done\"") && $0.contains("\"status\":\"cached\"") }.count == 24)
+        #expect(events.filter { $0.contains("\"event\":\"progress\"") }.count == 24)
+        #expect(events.last?.contains("\"event\":\"finished\",\"baked\":0,\"cached\":24,\"failed\":0") == true)
+        #expect(try Self.snapshot(folder.appendingPathComponent("j2")) == reference)
+
+        // --force bakes every line again, to the same bytes.
+        let forced = try Self.bake(folder, "j2", ["--force", "--json"])
+        #expect(forced.standardOutput.contains("\"event\":\"finished\",\"baked\":24,\"cached\":0"))
+        #expect(try Self.snapshot(folder.appendingPathComponent("j2")) == reference)
+    }
+
+    @Test func killedAtAnyMomentThenRerunFinishesWithNoCorruptFile() throws {
+        let folder = try Self.workspace(lines: 60)
+        let clean = try Self.bake(folder, "clean", ["-j", "2"])
+        #expect(clean.status == 0, "\(clean.standardError)")
+        let reference = try Self.snapshot(folder.appendingPathComponent("clean"))
+        let output = folder.appendingPathComponent("killed")
+        // Kill with SIGKILL at several moments of the same batch, then let it finish.
+        var killedWhileRunning = 0
+        for delay in [0.3, 0.8, 1.5] {
+            let process = Process()
+            process.executableURL = TestPaths.emobakeBinary
+            process.arguments = [
+                "bake", folder.appendingPathComponent("script.csv").path, "--project", folder.appendingPathComponent("project.json").path,
+                "-o", output.path, "-j", "2", "--force", "--quiet",
+            ]
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            Thread.sleep(forTimeInterval: delay)
+            if process.isRunning {
+                killedWhileRunning += 1
+                kill(process.processIdentifier, SIGKILL)
+            }
+            process.waitUntilExit()
+        }
+        #expect(killedWhileRunning >= 2, "the batch finished before it could be killed: make it longer")
+        let finish = try Self.bake(folder, "killed", ["-j", "2"])
+        #expect(finish.status == 0, "\(finish.standardError)")
+        #expect(try Self.snapshot(output) == reference)
+        // No temporary file is left anywhere.
+        let leftovers = FileManager.default.enumerator(atPath: output.path)!.compactMap { $0 as? String }.filter {
+            $0.split(separator: "/").last!.hasPrefix(".emobake-tmp-")
+        }
+        #expect(leftovers.isEmpty, "\(leftovers)")
+    }
+
+    @Test func shardsFromTheEnvironmentPlusMergeEqualOneRun() throws {
+        let folder = try Self.workspace(lines: 20)
+        #expect(try Self.bake(folder, "whole").status == 0)
+        for index in 0..<3 {
+            // A Kubernetes Indexed Job gives each pod its index in JOB_COMPLETION_INDEX.
+            let shard = try Self.bake(folder, "sharded", ["--shard", "auto/3"], environment: ["JOB_COMPLETION_INDEX": String(index)])
+            #expect(shard.status == 0, "\(shard.standardError)")
+        }
+        let merge = try TestProcess.emobake(["merge", folder.appendingPathComponent("sharded").path])
+        #expect(merge.status == 0, "\(merge.standardError)")
+        #expect(merge.standardError.contains("merged 20 lines (0 failed)"))
+        #expect(try Self.snapshot(folder.appendingPathComponent("sharded")) == (try Self.snapshot(folder.appendingPathComponent("whole"))))
+    }
+
+    @Test func pathEscapesFailTheirLinesAndWriteNothingOutside() throws {
+        let folder = try Self.workspace(lines: 3, template: "../{character}/{id}")
+        let result = try Self.bake(folder, "out")
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("contains \\\"..\\\": outputs must stay inside the output folder") || result.standardError.contains("contains \"..\": outputs must stay inside the output folder"))
+        #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("mara").path))
+        let report = try String(contentsOf: folder.appendingPathComponent("out/report.csv"), encoding: .utf8)
+        #expect(report.split(separator: "\n").filter { $0.contains(",failed,") }.count == 3)
+    }
+
+    @Test func badInputsExitWithOneLine() throws {
+        let folder = try Self.workspace(lines: 2)
+        let missing = try TestProcess.emobake(["bake", folder.appendingPathComponent("nope.csv").path, "-o", folder.appendingPathComponent("o").path])
+        #expect(missing.status == 1)
+        #expect(missing.standardError == "emobake: \(folder.appendingPathComponent("nope.csv").path): cannot read script (no such file)\n")
+        let shard = try Self.bake(folder, "o", ["--shard", "5/2"])
+        #expect(shard.status == 2)
+        #expect(shard.standardError.contains("shard index 5 must be 0 to 1"))
+        try Data("{\"formats\": [\"png\"]}".utf8).write(to: folder.appendingPathComponent("project.json"))
+        let project = try Self.bake(folder, "o")
+        #expect(project.status == 1)
+        #expect(project.standardError.contains("project.json: formats: unknown format \"png\""))
+        let merge = try TestProcess.emobake(["merge", folder.appendingPathComponent("o").path])
+        #expect(merge.status == 1 && merge.standardError.contains("no shard manifests"))
+    }
+
+    /// The README's first bake: the demo script with audio made by espeak-ng.
+    @Test func theDemoBakes() throws {
+        let output = TestPaths.temporaryDirectory("demo")
+        let result = try TestProcess.emobake(
+            ["bake", "Fixtures/demo/script.csv", "--project", "Fixtures/demo/project.json", "-o", output.path],
+            currentDirectory: TestPaths.repositoryRoot)
+        let report = try String(contentsOf: output.appendingPathComponent("report.csv"), encoding: .utf8)
+        let rows = report.split(separator: "\n").dropFirst()
+        #expect(rows.count == 10)
+        if FileManager.default.fileExists(atPath: TestPaths.presets.appendingPathComponent("models/default").path) {
+            #expect(result.status == 0, "\(result.standardError)")
+            #expect(rows.allSatisfy { $0.contains(",ok,") })
+            #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent("en/mara/dock_01.glb").path))
+            #expect(FileManager.default.fileExists(atPath: output.appendingPathComponent("timelines/en/dock.glb").path))
+        } else {
+            // Until the default model ships, every audio line fails with a message saying so.
+            #expect(result.status == 1)
+            #expect(rows.allSatisfy { $0.contains(",failed,") && $0.contains("no emotion model at") })
+        }
+    }
+}
