@@ -93,7 +93,7 @@ let tests: [Target] = [
             "ExportKit", "ExportFormats", "GLTFExport", "FBXExport", "CSVExport", "XMLTimelineExport", "Curves",
             "EmotionCore", "XMLIO", "JSONIO", "TestSupport",
         ]),
-    .testTarget(name: "BatchTests", dependencies: ["Batch", "EmotionCore", "ExportKit", "JSONIO", "TestSupport"]),
+    .testTarget(name: "BatchTests", dependencies: ["Batch", "AudioIO", "EmotionCore", "ExportKit", "JSONIO", "TestSupport"]),
     .testTarget(name: "EndToEndTests", dependencies: ["emobake", "TestSupport"]),
 ]
 

@@ -114,6 +114,8 @@ struct BatchRunnerTests {
             escape,link,,tracks/sad_to_neutral.json,
             render,alice,,tracks/fear_to_sad.json,
             also_good,bob,,tracks/fear_to_sad.json,angry
+            corrupt_audio,alice,noise.wav,,
+            spoken,bob,\(TestPaths.fixtures.path)/demo/audio/dock_02.flac,,
 
             """.utf8).write(to: script)
         var project = BakeProject()
@@ -140,13 +142,15 @@ struct BatchRunnerTests {
         #expect(result(12).errorCode == "path.escape" && result(12).message!.contains("pointing out of the output folder"))
         #expect(result(13).errorCode == "test.render")
         #expect(result(14).isOK)
-        #expect(summary.failedCount == 11)
+        #expect(result(15).errorCode?.hasPrefix("audio.") == true && result(15).message!.contains("noise.wav"))
+        #expect(result(16).isOK && abs(result(16).record!.duration - 3.755) < 0.01)
+        #expect(summary.failedCount == 12)
         #expect(try FileManager.default.contentsOfDirectory(atPath: outside.path).isEmpty)
         // The failures are in the report with their message.
         let report = try BatchFixture.text(output.appendingPathComponent("report.csv"))
         #expect(report.contains("missing_audio,alice,,audio/nowhere.wav,failed,"))
         let manifest = try Manifest.read(output.appendingPathComponent("manifest.json"))
-        #expect(manifest.failedCount == 11)
+        #expect(manifest.failedCount == 12)
     }
 
     @Test func failFastStopsStartingLines() throws {

@@ -1,3 +1,4 @@
+import AudioIO
 import Batch
 import Common
 import EmotionCore
@@ -6,8 +7,8 @@ import Foundation
 import TestSupport
 
 /// A small baker for the batch machinery's tests: track lines are read with EmotionCore's
-/// real reader; audio lines get a track derived from the file's bytes (a stand-in for a
-/// model, so these tests need no trained model); rendering writes the final track as CSV
+/// real reader; audio lines are decoded with AudioIO and get a track derived from their
+/// loudness (a stand-in for a model, so these tests need no trained model); rendering writes the final track as CSV
 /// and a text file of the settings, so the outputs change exactly when the inputs do.
 final class TestBaker: LineBaker, @unchecked Sendable {
     let settingsText: String
@@ -47,16 +48,19 @@ final class TestBaker: LineBaker, @unchecked Sendable {
                 let track = try EmotionTrack.read(from: trackURL)
                 return LineEmotion(track: track, duration: track.duration)
             }
-            let data = try Data(contentsOf: job.audioURL!)
-            let digest = Array(SHA256.hex(of: data).utf8)
+            // A stand-in for a model: the loudness of each quarter second sets the mixture.
+            let audio = try AudioDecoder.read(job.audioURL!)
             let emotions = EmotionVocabulary.basicSeven
-            let frames = 5
+            let window = audio.sampleRate / 4
+            let frames = max(1, audio.samples.count / window)
             var alpha: [Double] = []
             for frame in 0..<frames {
-                for i in 0..<emotions.count { alpha.append(1 + Double(digest[(frame * 7 + i) % digest.count] % 16)) }
+                let slice = audio.samples[(frame * window)..<min(audio.samples.count, (frame + 1) * window)]
+                let rms = (slice.reduce(0.0) { $0 + Double($1 * $1) } / Double(max(1, slice.count))).squareRoot()
+                for i in 0..<emotions.count { alpha.append(1 + (i == frame % 7 ? 10 * rms : 0) + Double(i) * 0.1) }
             }
             let track = EmotionTrack(emotions: emotions, times: (0..<frames).map { Double($0) * 0.25 }, alpha: alpha)
-            return LineEmotion(track: track, duration: Double(data.count) / 32000)
+            return LineEmotion(track: track, duration: audio.duration)
         }
 
         func render(_ track: EmotionTrack, for job: BakeJob) throws -> [ExportedFile] {
