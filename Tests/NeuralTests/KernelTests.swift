@@ -1,0 +1,259 @@
+import Foundation
+import Testing
+
+@testable import Neural
+
+/// Deterministic random numbers for test data (SplitMix64).
+struct TestRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(_ seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func floats(_ count: Int, scale: Float = 1) -> [Float] {
+        (0..<count).map { _ in Float.random(in: -scale...scale, using: &self) }
+    }
+}
+
+func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
+    precondition(a.count == b.count)
+    return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+}
+
+/// Each kernel against a plain loop (in Double) on random shapes, odd sizes included.
+@Suite("Kernels match plain reference loops")
+struct KernelTests {
+    @Test(arguments: [(1, 1, 1), (3, 5, 7), (17, 33, 9), (64, 31, 100), (5, 128, 257)])
+    func gemmWithLeadingDimensionsAndTransposes(_ shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        var random = TestRandom(UInt64(m * 1000 + n * 10 + k))
+        for transposeA in [false, true] {
+            for transposeB in [false, true] {
+                // Each matrix sits inside a wider buffer (2 extra columns) to exercise the strides.
+                let aRows = transposeA ? k : m, aColumns = transposeA ? m : k
+                let bRows = transposeB ? n : k, bColumns = transposeB ? k : n
+                let lda = aColumns + 2, ldb = bColumns + 3, ldc = n + 1
+                let a = random.floats(aRows * lda), b = random.floats(bRows * ldb)
+                var c = random.floats(m * ldc)
+                let original = c
+                gemmStrided(a, lda: lda, b, ldb: ldb, &c, ldc: ldc, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: 0.5, beta: 2)
+                var worst: Float = 0
+                for row in 0..<m {
+                    for column in 0..<n {
+                        var total = 0.0
+                        for inner in 0..<k {
+                            let left = transposeA ? a[inner * lda + row] : a[row * lda + inner]
+                            let right = transposeB ? b[column * ldb + inner] : b[inner * ldb + column]
+                            total += Double(left) * Double(right)
+                        }
+                        let expected = Float(0.5 * total + 2 * Double(original[row * ldc + column]))
+                        worst = max(worst, abs(c[row * ldc + column] - expected))
+                    }
+                    // Padding columns are untouched.
+                    #expect(c[row * ldc + n] == original[row * ldc + n])
+                }
+                #expect(worst < 1e-4, "transposeA \(transposeA) transposeB \(transposeB): \(worst)")
+            }
+        }
+    }
+
+    @Test(arguments: [(1, 1, 1), (7, 13, 5), (49, 36, 108)])
+    func linearLayer(_ shape: (Int, Int, Int)) {
+        let (rows, input, output) = shape
+        var random = TestRandom(7)
+        let x = random.floats(rows * input), weight = random.floats(output * input), bias = random.floats(output)
+        var y = [Float](repeating: .nan, count: rows * output)
+        linear(x, rows: rows, input: input, weight: weight, bias: bias, output: output, into: &y)
+        var expected = [Float](repeating: 0, count: rows * output)
+        for row in 0..<rows {
+            for out in 0..<output {
+                var total = Double(bias[out])
+                for i in 0..<input { total += Double(x[row * input + i]) * Double(weight[out * input + i]) }
+                expected[row * output + out] = Float(total)
+            }
+        }
+        #expect(maxAbsDifference(y, expected) < 1e-5)
+    }
+
+    /// Conv1d in PyTorch's layout, on channel-major data, with Doubles.
+    func referenceConvolution(_ x: [Float], frames: Int, input: Int, weight: [Float], bias: [Float]?, out: Int, kernel: Int, stride: Int) -> [Float] {
+        let outFrames = (frames - kernel) / stride + 1
+        var y = [Float](repeating: 0, count: outFrames * out)
+        for t in 0..<outFrames {
+            for o in 0..<out {
+                var total = Double(bias?[o] ?? 0)
+                for c in 0..<input {
+                    for j in 0..<kernel { total += Double(x[(t * stride + j) * input + c]) * Double(weight[(o * input + c) * kernel + j]) }
+                }
+                y[t * out + o] = Float(total)
+            }
+        }
+        return y
+    }
+
+    // (frames, in, out, kernel, stride, bias): the waveform layer (one channel), overlapping
+    // and non-overlapping strides, kernels 1 to 10.
+    @Test(arguments: [
+        (101, 1, 12, 10, 5, false), (57, 1, 3, 4, 4, true), (33, 12, 12, 3, 2, true), (40, 7, 5, 2, 2, false),
+        (19, 3, 9, 1, 1, true), (64, 31, 17, 5, 3, true),
+    ])
+    func stridedConvolution(_ c: (Int, Int, Int, Int, Int, Bool)) {
+        let (frames, input, out, kernel, stride, hasBias) = c
+        var random = TestRandom(UInt64(frames * input))
+        let x = random.floats(frames * input), weight = random.floats(out * input * kernel), bias = hasBias ? random.floats(out) : nil
+        let weights = ConvolutionWeights(pytorch: weight, outputChannels: out, inputChannels: input, kernel: kernel, stride: stride, bias: bias)
+        let outFrames = weights.outputFrames(forInput: frames)
+        #expect(outFrames == (frames - kernel) / stride + 1)
+        var y = [Float](repeating: .nan, count: outFrames * out)
+        var scratch = [Float](repeating: 0, count: max(1, weights.scratchCount(forInput: frames)))
+        convolve(x, frames: frames, weights: weights, into: &y, scratch: &scratch)
+        let expected = referenceConvolution(x, frames: frames, input: input, weight: weight, bias: bias, out: out, kernel: kernel, stride: stride)
+        #expect(maxAbsDifference(y, expected) < 1e-5)
+    }
+
+    // (frames, channels, groups, kernel): even kernels pad one frame more on the left side's mirror.
+    @Test(arguments: [(11, 12, 4, 8), (9, 36, 4, 5), (3, 6, 3, 16), (50, 16, 1, 7)])
+    func groupedSamePaddedConvolution(_ c: (Int, Int, Int, Int)) {
+        let (frames, channels, groups, kernel) = c
+        let per = channels / groups, padding = kernel / 2
+        var random = TestRandom(UInt64(frames + channels))
+        let x = random.floats(frames * channels), weight = random.floats(channels * per * kernel), bias = random.floats(channels)
+        let weights = GroupedConvolutionWeights(pytorch: weight, channels: channels, groups: groups, kernel: kernel, padding: padding, bias: bias)
+        var y = [Float](repeating: .nan, count: frames * channels)
+        var scratch = [Float](repeating: 0, count: weights.scratchCount(forInput: frames))
+        convolveGrouped(x, frames: frames, weights: weights, outFrames: frames, into: &y, scratch: &scratch)
+        var worst: Float = 0
+        for t in 0..<frames {
+            for o in 0..<channels {
+                let group = o / per
+                var total = Double(bias[o])
+                for c in 0..<per {
+                    for j in 0..<kernel {
+                        let source = t + j - padding
+                        if source >= 0 && source < frames {
+                            total += Double(x[source * channels + group * per + c]) * Double(weight[(o * per + c) * kernel + j])
+                        }
+                    }
+                }
+                worst = max(worst, abs(y[t * channels + o] - Float(total)))
+            }
+        }
+        #expect(worst < 1e-5)
+    }
+
+    @Test func weightNormAlongTheKernelDimension() {
+        var random = TestRandom(3)
+        let out = 6, input = 2, kernel = 5
+        let g = random.floats(kernel), v = random.floats(out * input * kernel)
+        let w = weightNormKernelDimension(g: g, v: v, out: out, input: input, kernel: kernel)
+        for j in 0..<kernel {
+            var norm = 0.0
+            for o in 0..<out { for i in 0..<input { norm += pow(Double(v[(o * input + i) * kernel + j]), 2) } }
+            for o in 0..<out {
+                for i in 0..<input {
+                    let index = (o * input + i) * kernel + j
+                    #expect(abs(Double(w[index]) - Double(g[j]) * Double(v[index]) / norm.squareRoot()) < 1e-6)
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [(1, 1), (3, 7), (50, 36), (9, 768)])
+    func layerNorm(_ shape: (Int, Int)) {
+        let (rows, width) = shape
+        var random = TestRandom(UInt64(rows * width))
+        let x = random.floats(rows * width, scale: 3).map { $0 + 5 }, gamma = random.floats(width), beta = random.floats(width)
+        var y = [Float](repeating: .nan, count: rows * width)
+        layerNormRows(x, rows: rows, width: width, gamma: gamma, beta: beta, epsilon: 1e-5, into: &y)
+        var expected = [Float](repeating: 0, count: rows * width)
+        for row in 0..<rows {
+            let values = x[(row * width)..<((row + 1) * width)].map(Double.init)
+            let mean = values.reduce(0, +) / Double(width)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(width)
+            for column in 0..<width {
+                expected[row * width + column] = Float((values[column] - mean) / (variance + 1e-5).squareRoot() * Double(gamma[column]) + Double(beta[column]))
+            }
+        }
+        #expect(maxAbsDifference(y, expected) < 2e-5)
+        // In place gives the same.
+        var inPlace = x
+        inPlace.withUnsafeMutableBufferPointer { layerNormRows($0.baseAddress!, rows: rows, width: width, gamma: gamma, beta: beta, epsilon: 1e-5, into: $0.baseAddress!) }
+        #expect(inPlace == y)
+    }
+
+    @Test(arguments: [(1, 3), (7, 5), (3199, 12), (100, 33)])
+    func groupNormOneGroupPerChannel(_ shape: (Int, Int)) {
+        let (frames, channels) = shape
+        var random = TestRandom(UInt64(frames * channels))
+        var x = random.floats(frames * channels, scale: 2).map { $0 * 0.1 + 0.3 }
+        let original = x, gamma = random.floats(channels), beta = random.floats(channels)
+        groupNormPerChannel(&x, frames: frames, channels: channels, gamma: gamma, beta: beta, epsilon: 1e-5)
+        var worst: Float = 0
+        for c in 0..<channels {
+            let values = (0..<frames).map { Double(original[$0 * channels + c]) }
+            let mean = values.reduce(0, +) / Double(frames)
+            let variance = values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(frames)
+            for t in 0..<frames {
+                let expected = (values[t] - mean) / (variance + 1e-5).squareRoot() * Double(gamma[c]) + Double(beta[c])
+                worst = max(worst, abs(x[t * channels + c] - Float(expected)))
+            }
+        }
+        #expect(worst < 2e-5)
+    }
+
+    @Test(arguments: [(1, 1), (4, 9), (49, 49), (3, 1500)])
+    func softmax(_ shape: (Int, Int)) {
+        let (rows, width) = shape
+        var random = TestRandom(UInt64(rows + width))
+        var x = random.floats(rows * width, scale: 20)
+        let original = x
+        softmaxRows(&x, rows: rows, width: width)
+        for row in 0..<rows {
+            let values = original[(row * width)..<((row + 1) * width)].map(Double.init)
+            let largest = values.max()!
+            let total = values.map { exp($0 - largest) }.reduce(0, +)
+            for column in 0..<width {
+                let expected = exp(values[column - 0] - largest) / total
+                #expect(abs(Double(x[row * width + column]) - expected) < 1e-6)
+            }
+        }
+    }
+
+    @Test func fastExpErfAndGeluAgainstLibm() {
+        var worstExp = 0.0, worstErf = 0.0, worstGelu = 0.0
+        var x: Float = -87
+        while x < 88 {
+            let lanes = FastMath.Lanes((0..<8).map { x + Float($0) * 0.0013 })
+            let e = FastMath.exp(lanes)
+            for lane in 0..<8 {
+                let exact = Foundation.exp(Double(lanes[lane]))
+                worstExp = max(worstExp, abs(Double(e[lane]) - exact) / exact)
+            }
+            x += 0.0917
+        }
+        x = -8
+        while x < 8 {
+            let lanes = FastMath.Lanes((0..<8).map { x + Float($0) * 0.00071 })
+            let e = FastMath.erf(lanes), g = FastMath.gelu(lanes)
+            for lane in 0..<8 {
+                let value = Double(lanes[lane])
+                worstErf = max(worstErf, abs(Double(e[lane]) - Foundation.erf(value)))
+                worstGelu = max(worstGelu, abs(Double(g[lane]) - 0.5 * value * (1 + Foundation.erf(value / 2.0.squareRoot()))))
+            }
+            x += 0.0061
+        }
+        #expect(worstExp < 3e-7, "exp relative error \(worstExp)")
+        #expect(worstErf < 5e-7, "erf absolute error \(worstErf)")
+        #expect(worstGelu < 1e-6, "gelu absolute error \(worstGelu)")
+        var data: [Float] = [-3, -0.5, 0, 0.5, 3, 10, -10, 1.5, 2.5]  // 9 values: one full lane group and a tail
+        let original = data
+        geluInPlace(&data, count: data.count)
+        for (value, result) in zip(original, data) {
+            #expect(abs(Double(result) - 0.5 * Double(value) * (1 + Foundation.erf(Double(value) / 2.0.squareRoot()))) < 1e-6)
+        }
+    }
+}
