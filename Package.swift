@@ -20,7 +20,10 @@ let foundationLayer: [Target] = [
     .target(name: "JSONIO", dependencies: ["Common", "CJSONC"]),
     .target(name: "XMLIO", dependencies: ["Common", "CLibXML2"]),
     .target(name: "AudioIO", dependencies: ["Common", "CSndFile", "CSoxr"]),
-    .target(name: "Neural", dependencies: ["Common", "JSONIO", "COpenBLAS"]),
+    // Kernels are optimised even in debug builds: unoptimised SIMD loops make the test suite crawl.
+    .target(
+        name: "Neural", dependencies: ["Common", "JSONIO", "COpenBLAS"],
+        swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))]),
 ]
 
 // MARK: - Emotion: tracks, recognition, training
