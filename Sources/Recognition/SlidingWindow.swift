@@ -115,7 +115,9 @@ public struct SlidingWindowPredictor: Sendable {
                     "\(source): the model gave \(values.count) alpha values for \(model.emotions.count) emotions, or a value that is not positive and finite, at \(String(format: "%.3f", time)) s")
             }
             times.append(time)
-            alpha += values
+            // Models compute in Float: keep the shortest decimal of that Float, not Double noise
+            // past its precision, so track files are short and stable.
+            alpha += values.map { Double(Float($0).description) ?? $0 }
             lastStart = start
         }
     }
