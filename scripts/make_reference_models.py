@@ -158,17 +158,21 @@ def make_fixtures():
 
 
 def make_benchmark(folder):
+    """wav2vec2-base with random weights and our Dirichlet head (so `emobake predict` runs it);
+    the peers load the backbone from the same file (`wav2vec2.` prefix stripped)."""
     torch.manual_seed(0)
     config = Wav2Vec2Config()  # wav2vec2-base: 12 layers, hidden 768, group-norm feature encoder
-    model = Wav2Vec2Model(config).eval()
+    model = EmoBakeWav2Vec2Dirichlet(config).eval()
     os.makedirs(os.path.join(folder, "model"), exist_ok=True)
     config_dict = config.to_dict()
-    config_dict["architectures"] = ["Wav2Vec2Model"]
+    config_dict["architectures"] = ["EmoBakeWav2Vec2Dirichlet"]
+    config_dict["emotions"] = EMOTIONS
+    config_dict["head"] = "dirichlet"
     with open(os.path.join(folder, "model", "config.json"), "w") as handle:
         json.dump(config_dict, handle, indent=2, sort_keys=True)
     save_file(state_dict_with_spelling(model, "original0"), os.path.join(folder, "model", "model.safetensors"), metadata={"format": "pt"})
     samples = torch.randn(1, 16000)
-    torch.onnx.export(model, (samples,), os.path.join(folder, "model.onnx"), input_names=["input_values"],
+    torch.onnx.export(model.wav2vec2, (samples,), os.path.join(folder, "model.onnx"), input_names=["input_values"],
                       output_names=["last_hidden_state"], dynamic_axes={"input_values": {1: "samples"}},
                       opset_version=17, dynamo=False)
     print("benchmark model in", folder)

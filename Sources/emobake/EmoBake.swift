@@ -1,6 +1,7 @@
 import ArgumentParser
 import Common
 import Foundation
+import Neural
 
 @main
 struct EmoBake: ParsableCommand {
@@ -14,10 +15,12 @@ struct EmoBake: ParsableCommand {
             $EMOBAKE_PRESETS, or the Presets folder beside the executable or the checkout.
             """,
         version: version,
-        subcommands: [ConvertCommand.self, PresetsCommand.self, BakeCommand.self, MergeCommand.self, PredictCommand.self])
+        subcommands: [ConvertCommand.self, PresetsCommand.self, BakeCommand.self, MergeCommand.self, PredictCommand.self, BenchRuntimeCommand.self])
 
     /// Bad usage exits 2 (argument-parser's default would be 64); failed work exits 1.
+    /// Before anything else, makes sure OpenBLAS runs kernels that fit the CPU (see `BLASCore`).
     static func main() {
+        BLASCore.reexecuteWithBetterKernelsIfNeeded()
         do {
             var command = try parseAsRoot()
             try command.run()

@@ -11,7 +11,11 @@ public enum FastMath {
     @inline(__always)
     public static func exp(_ x: Lanes) -> Lanes {
         let clamped = x.clamped(lowerBound: Lanes(repeating: -87), upperBound: Lanes(repeating: 88))
-        let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+        // Round to nearest with the 1.5 * 2^23 trick (Float addition rounds for us; exact for
+        // |n| < 2^22), which keeps everything in vector registers.
+        let magic = Lanes(repeating: 12_582_912)
+        let shifted = clamped * 1.442_695_04 + magic
+        let n = shifted - magic
         var r = clamped - n * 0.693_359_375
         r = r + n * 2.121_944_4e-4
         var p = Lanes(repeating: 1.0 / 5040)
@@ -22,7 +26,9 @@ public enum FastMath {
         p = p * r + 0.5
         p = p * r + 1
         p = p * r + 1
-        let exponent = (SIMD8<Int32>(n) &+ 127) &<< 23
+        // The low bits of `shifted` hold n (+ 0x400000); 2^n is (n + 127) in the exponent field.
+        let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+        let exponent = (integer &+ 127) &<< 23
         return p * unsafeBitCast(exponent, to: Lanes.self)
     }
 

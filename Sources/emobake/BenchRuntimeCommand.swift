@@ -1,0 +1,110 @@
+import ArgumentParser
+import Common
+import Foundation
+import JSONIO
+import Neural
+import Recognition
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `emobake bench-runtime`: times the wav2vec2 backbone on random clips (used by
+/// scripts/bench_runtime, which runs PyTorch and ONNX Runtime beside it).
+struct BenchRuntimeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-runtime",
+        abstract: "Benchmark the neural runtime: wav2vec2 backbone time per second of audio and peak memory.",
+        discussion: """
+            Runs the backbone of a wav2vec2 model folder on random clips of each length (batch 1), after one warm-up run, and prints the median and fastest time, milliseconds per second of audio, and the process's peak resident memory. scripts/bench_runtime runs this beside PyTorch and ONNX Runtime on the same weights.
+
+            Example:
+              emobake bench-runtime --model /tmp/emobake-bench/model --seconds 1 --seconds 10 --repeat 5 --json
+            """)
+
+    @Option(help: ArgumentHelp("wav2vec2 model folder.", valueName: "dir"))
+    var model: String
+
+    @Option(help: ArgumentHelp("Clip length in seconds (repeat the option for several).", valueName: "seconds"))
+    var seconds: [Double] = [1, 5, 10, 30]
+
+    @Option(name: .customLong("repeat"), help: "Timed runs per length.")
+    var runs: Int = 5
+
+    @Option(name: [.short, .customLong("jobs")], help: "Threads (OpenBLAS and kernels).")
+    var jobs: Int = 2
+
+    @Flag(help: "One JSON object per length on stdout.")
+    var json = false
+
+    func validate() throws {
+        guard runs >= 1 else { throw ValidationError("--repeat must be at least 1") }
+        guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard seconds.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw ValidationError("--seconds must be positive") }
+    }
+
+    func run() throws {
+        do {
+            setBLASThreads(jobs)
+            KernelThreads.count = jobs
+            let loadStart = Date()
+            let backbone = try ModelLoader.loadWav2Vec2Backbone(directory: URL(fileURLWithPath: model))
+            let loadSeconds = Date().timeIntervalSince(loadStart)
+            var generator = SeededGenerator(seed: 1)
+            for length in seconds {
+                let samples = (0..<Int(length * 16_000)).map { _ in Float.random(in: -0.5...0.5, using: &generator) }
+                _ = try backbone.lastHiddenState(samples)  // warm-up: workspace, page faults
+                var times: [Double] = []
+                for _ in 0..<runs {
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    _ = try backbone.lastHiddenState(samples)
+                    times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                }
+                times.sort()
+                let median = times[times.count / 2]
+                let rss = Self.peakResidentMegabytes()
+                if json {
+                    let object: JSONValue = .object(
+                        JSONObject([
+                            ("engine", "emobake"), ("seconds", .decimal(length, places: 3)), ("median_ms", .decimal(median, places: 2)),
+                            ("min_ms", .decimal(times[0], places: 2)), ("ms_per_audio_second", .decimal(median / length, places: 2)),
+                            ("peak_rss_mb", .decimal(rss, places: 1)), ("load_s", .decimal(loadSeconds, places: 2)),
+                            ("threads", .integer(Int64(jobs))),
+                        ]))
+                    print(try JSONCodec.serialize(object, style: .compact), terminator: "")
+                } else {
+                    print(
+                        "\(DecimalFormat.fixed(length, 1)) s: median \(DecimalFormat.fixed(median, 1)) ms, min \(DecimalFormat.fixed(times[0], 1)) ms, \(DecimalFormat.fixed(median / length, 1)) ms per second of audio, peak RSS \(DecimalFormat.fixed(rss, 0)) MB"
+                    )
+                }
+            }
+        } catch {
+            printError(oneLineMessage(error))
+            throw ExitCode(1)
+        }
+    }
+
+    /// Peak resident set size of this process so far (getrusage; kilobytes on Linux).
+    static func peakResidentMegabytes() -> Double {
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        #if os(macOS)
+        return Double(usage.ru_maxrss) / 1_048_576
+        #else
+        return Double(usage.ru_maxrss) / 1024
+        #endif
+    }
+}
+
+/// SplitMix64, so every run times the same input.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
