@@ -75,6 +75,9 @@ let applicationLayer: [Target] = [
 
 let benchmarks: [Target] = [
     .executableTarget(name: "CurvesBenchmark", dependencies: ["Common", "EmotionCore", "Curves"], path: "Benchmarks/CurvesBenchmark"),
+    .executableTarget(
+        name: "ExportBenchmark", dependencies: ["Common", "EmotionCore", "Curves", "ExportKit", "ExportFormats"],
+        path: "Benchmarks/ExportBenchmark"),
 ]
 
 // MARK: - Tests: one target per module, a shared support target, end-to-end CLI tests

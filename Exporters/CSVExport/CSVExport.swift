@@ -32,73 +32,81 @@ public struct CSVExporter: Exporter {
 
     public func render(_ clip: AnimationClip, baseName: String) throws -> [ExportedFile] {
         try clip.validateForExport()
-        let text: String
+        let bytes: [UInt8]
         switch layout {
-        case .wide: text = Self.wide(clip)
-        case .long: text = Self.long(clip)
-        case .unreal: text = Self.unreal(clip)
+        case .wide: bytes = Self.wide(clip)
+        case .long: bytes = Self.long(clip)
+        case .unreal: bytes = Self.unreal(clip)
         }
-        return [ExportedFile(suffix: ".csv", data: Data(text.utf8))]
+        return [ExportedFile(suffix: ".csv", data: Data(bytes))]
     }
 
-    private static func number(_ value: Double) -> String { DecimalFormat.fixed(value, decimals) }
+    private static let comma = UInt8(ascii: ",")
+    private static let newline = UInt8(ascii: "\n")
 
-    private static func wide(_ clip: AnimationClip) -> String {
-        var text = "frame,time," + clip.channelNames.map(field).joined(separator: ",") + "\n"
+    private static func wide(_ clip: AnimationClip) -> [UInt8] {
+        let frames = clip.outputFrameCount
+        var out: [UInt8] = []
+        out.reserveCapacity(frames * (16 + clip.curves.count * 9))
+        out.append(contentsOf: ("frame,time," + clip.channelNames.map(field).joined(separator: ",") + "\n").utf8)
         var cursors = clip.curves.map { CurveCursor($0, interpolation: clip.interpolation) }
-        for frame in 0..<clip.outputFrameCount {
+        for frame in 0..<frames {
             let time = clip.frameRate.time(ofFrame: frame)
-            text += String(frame)
-            text += ","
-            text += number(time)
+            FixedDecimal.appendInteger(Int64(frame), to: &out)
+            out.append(comma)
+            FixedDecimal.append(time, decimals, to: &out)
             for index in cursors.indices {
-                text += ","
-                text += number(cursors[index].value(at: time))
+                out.append(comma)
+                FixedDecimal.append(cursors[index].value(at: time), decimals, to: &out)
             }
-            text += "\n"
+            out.append(newline)
         }
-        return text
+        return out
     }
 
-    private static func long(_ clip: AnimationClip) -> String {
-        // Merge the curves' keys by time; ties keep rig order (a stable sort over rig order).
+    private static func long(_ clip: AnimationClip) -> [UInt8] {
+        // Merge the curves' keys by time; ties keep rig order.
         var rows: [(time: Double, channel: Int, value: Double)] = []
         rows.reserveCapacity(clip.curves.reduce(0) { $0 + $1.keys.count })
         for (channel, curve) in clip.curves.enumerated() {
             for key in curve.keys { rows.append((key.time, channel, key.value)) }
         }
         rows.sort { $0.time != $1.time ? $0.time < $1.time : $0.channel < $1.channel }
-        let names = clip.channelNames.map(field)
-        var text = "time,channel,value\n"
+        let names = clip.channelNames.map { Array(field($0).utf8) }
+        var out: [UInt8] = []
+        out.reserveCapacity(rows.count * 32)
+        out.append(contentsOf: "time,channel,value\n".utf8)
         for row in rows {
-            text += number(row.time)
-            text += ","
-            text += names[row.channel]
-            text += ","
-            text += number(row.value)
-            text += "\n"
+            FixedDecimal.append(row.time, decimals, to: &out)
+            out.append(comma)
+            out.append(contentsOf: names[row.channel])
+            out.append(comma)
+            FixedDecimal.append(row.value, decimals, to: &out)
+            out.append(newline)
         }
-        return text
+        return out
     }
 
-    private static func unreal(_ clip: AnimationClip) -> String {
+    private static func unreal(_ clip: AnimationClip) -> [UInt8] {
         let times = clip.interpolation == .cubic ? clip.outputFrameTimes : clip.unionKeyTimes
-        var text = "Name"
+        var out: [UInt8] = []
+        out.reserveCapacity((clip.curves.count + 1) * times.count * 9)
+        out.append(contentsOf: "Name".utf8)
         for time in times {
-            text += ","
-            text += number(time)
+            out.append(comma)
+            FixedDecimal.append(time, decimals, to: &out)
         }
-        text += "\n"
+        out.append(newline)
         for curve in clip.curves {
             var cursor = CurveCursor(curve, interpolation: clip.interpolation)
-            text += field(curve.name)
+            out.append(contentsOf: field(curve.name).utf8)
             for time in times {
-                text += ","
-                text += number(cursor.value(at: time))
+                out.append(comma)
+                FixedDecimal.append(cursor.value(at: time), decimals, to: &out)
             }
-            text += "\n"
+            out.append(newline)
         }
-        return text
+        return out
     }
 
     /// RFC 4180 quoting: only when needed, with doubled quotes inside.

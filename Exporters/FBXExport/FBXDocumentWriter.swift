@@ -2,15 +2,20 @@ import Common
 import Curves
 import ExportKit
 
-/// Accumulates FBX ASCII text: nodes with tab indentation, `P:` property lines and arrays.
+/// Accumulates FBX ASCII text as UTF-8 bytes: nodes with tab indentation, `P:` property
+/// lines and arrays.
 struct FBXTextWriter {
-    private(set) var text = ""
+    private(set) var bytes: [UInt8] = []
     private var depth = 0
 
+    private mutating func indent() {
+        for _ in 0..<depth { bytes.append(UInt8(ascii: "\t")) }
+    }
+
     mutating func line(_ content: String) {
-        text += String(repeating: "\t", count: depth)
-        text += content
-        text += "\n"
+        indent()
+        bytes.append(contentsOf: content.utf8)
+        bytes.append(UInt8(ascii: "\n"))
     }
 
     mutating func open(_ header: String) {
@@ -31,8 +36,21 @@ struct FBXTextWriter {
 
     /// `Name: *count { a: v,v,... }`
     mutating func array(_ name: String, _ values: [String]) {
-        open("\(name): *\(values.count)")
-        line("a: " + values.joined(separator: ","))
+        array(name, count: values.count) { bytes in
+            for (index, value) in values.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                bytes.append(contentsOf: value.utf8)
+            }
+        }
+    }
+
+    /// `Name: *count { a: ... }` where `items` appends the comma-separated values itself.
+    mutating func array(_ name: String, count: Int, items: (inout [UInt8]) -> Void) {
+        open("\(name): *\(count)")
+        indent()
+        bytes.append(contentsOf: "a: ".utf8)
+        items(&bytes)
+        bytes.append(UInt8(ascii: "\n"))
         close()
     }
 }
@@ -59,7 +77,7 @@ struct FBXDocumentWriter {
     private static let stackName = "Take 001"
     private static let decimals = 6
 
-    private func number(_ value: Double) -> String { DecimalFormat.trimmed(value, Self.decimals) }
+    private func number(_ value: Double) -> String { FixedDecimal.trimmed(value, Self.decimals) }
 
     func write(to w: inout FBXTextWriter) {
         let channels = clip.curves.count
@@ -289,8 +307,18 @@ struct FBXDocumentWriter {
         w.open("AnimationCurve: \(id), \"AnimCurve::\", \"\"")
         w.line("Default: \(number(keys[0].value * 100))")
         w.line("KeyVer: 4009")
-        w.array("KeyTime", keys.map { String(FBXExporter.ticks($0.time)) })
-        w.array("KeyValueFloat", keys.map { number($0.value * 100) })
+        w.array("KeyTime", count: keys.count) { bytes in
+            for (index, key) in keys.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                FixedDecimal.appendInteger(FBXExporter.ticks(key.time), to: &bytes)
+            }
+        }
+        w.array("KeyValueFloat", count: keys.count) { bytes in
+            for (index, key) in keys.enumerated() {
+                if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                FixedDecimal.appendTrimmed(key.value * 100, Self.decimals, to: &bytes)
+            }
+        }
         switch clip.interpolation {
         case .step, .linear:
             let flag = clip.interpolation == .step ? FBXKeyFlags.interpolationConstant : FBXKeyFlags.interpolationLinear
@@ -298,24 +326,40 @@ struct FBXDocumentWriter {
             w.array("KeyAttrDataFloat", ["0", "0", String(FBXKeyFlags.defaultWeights), "0"])
             w.array("KeyAttrRefCount", [String(keys.count)])
         case .cubic:
-            let flag = FBXKeyFlags.interpolationCubic | FBXKeyFlags.tangentUser | FBXKeyFlags.tangentGenericBreak
-            w.array("KeyAttrFlags", keys.map { _ in String(flag) })
-            var data: [String] = []
-            data.reserveCapacity(keys.count * 4)
-            for index in keys.indices {
-                let nextLeft = index + 1 < keys.count ? keys[index + 1].inTangent : 0
-                let right = index + 1 < keys.count ? keys[index].outTangent : 0
-                data += [floatBits(right * 100), floatBits(nextLeft * 100), String(FBXKeyFlags.defaultWeights), "0"]
+            let flag = String(FBXKeyFlags.interpolationCubic | FBXKeyFlags.tangentUser | FBXKeyFlags.tangentGenericBreak)
+            w.array("KeyAttrFlags", count: keys.count) { bytes in
+                for index in keys.indices {
+                    if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                    bytes.append(contentsOf: flag.utf8)
+                }
             }
-            w.array("KeyAttrDataFloat", data)
-            w.array("KeyAttrRefCount", keys.map { _ in "1" })
+            let weights = String(FBXKeyFlags.defaultWeights)
+            w.array("KeyAttrDataFloat", count: keys.count * 4) { bytes in
+                for index in keys.indices {
+                    let last = index + 1 == keys.count
+                    let right = last ? 0 : keys[index].outTangent
+                    let nextLeft = last ? 0 : keys[index + 1].inTangent
+                    if index > 0 { bytes.append(UInt8(ascii: ",")) }
+                    FixedDecimal.appendInteger(Self.floatBits(right * 100), to: &bytes)
+                    bytes.append(UInt8(ascii: ","))
+                    FixedDecimal.appendInteger(Self.floatBits(nextLeft * 100), to: &bytes)
+                    bytes.append(UInt8(ascii: ","))
+                    bytes.append(contentsOf: weights.utf8)
+                    bytes.append(contentsOf: ",0".utf8)
+                }
+            }
+            w.array("KeyAttrRefCount", count: keys.count) { bytes in
+                for index in keys.indices {
+                    bytes.append(contentsOf: index > 0 ? ",1".utf8 : "1".utf8)
+                }
+            }
         }
         w.close()
     }
 
     /// A float32 written as the signed integer with the same 32 bits, as FBX 7.2+ ASCII
     /// stores KeyAttrDataFloat (59.5 is 1114570752; the packed 1/3 weights are 218434821).
-    private func floatBits(_ value: Double) -> String { String(Int32(bitPattern: Float(value).bitPattern)) }
+    private static func floatBits(_ value: Double) -> Int64 { Int64(Int32(bitPattern: Float(value).bitPattern)) }
 
     /// FBX ASCII strings have no escapes; metadata text (not names, which are refused) has
     /// its quotes and line breaks replaced.

@@ -26,7 +26,7 @@ public struct FBXExporter: Exporter {
         }
         var writer = FBXTextWriter()
         FBXDocumentWriter(clip: clip).write(to: &writer)
-        return [ExportedFile(suffix: ".fbx", data: Data(writer.text.utf8))]
+        return [ExportedFile(suffix: ".fbx", data: Data(writer.bytes))]
     }
 
     /// KTime of `seconds`, rounded to the nearest tick.

@@ -32,7 +32,7 @@ struct GLTFBuilder {
     // MARK: - Binary data
 
     /// Appends `bytes` as a new buffer view (4-byte aligned) and returns its index.
-    mutating func addView(_ bytes: [UInt8], target: Int64? = nil) -> Int {
+    mutating func addView(_ bytes: UnsafeRawBufferPointer, target: Int64? = nil) -> Int {
         while binary.count % 4 != 0 { binary.append(0) }
         var view = JSONObject([
             ("buffer", 0), ("byteOffset", .integer(Int64(binary.count))), ("byteLength", .integer(Int64(bytes.count))),
@@ -47,16 +47,8 @@ struct GLTFBuilder {
     /// `withBounds` adds per-component min/max, computed from the float32 values written.
     mutating func addFloatAccessor(_ values: [Float], type: String, withBounds: Bool, target: Int64? = nil) -> Int {
         let components = type == "VEC3" ? 3 : 1
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(values.count * 4)
-        for value in values {
-            let bits = value.bitPattern
-            bytes.append(UInt8(truncatingIfNeeded: bits))
-            bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
-            bytes.append(UInt8(truncatingIfNeeded: bits >> 16))
-            bytes.append(UInt8(truncatingIfNeeded: bits >> 24))
-        }
-        let view = addView(bytes, target: target)
+        // glTF data is little-endian, like every platform Swift runs on here.
+        let view = values.map { $0.bitPattern.littleEndian }.withUnsafeBytes { addView($0, target: target) }
         var accessor = JSONObject([
             ("bufferView", .integer(Int64(view))), ("componentType", .integer(Self.float)),
             ("count", .integer(Int64(values.count / components))), ("type", .string(type)),
@@ -81,7 +73,7 @@ struct GLTFBuilder {
             bytes.append(UInt8(truncatingIfNeeded: index))
             bytes.append(UInt8(truncatingIfNeeded: index >> 8))
         }
-        let view = addView(bytes, target: Self.elementArrayBuffer)
+        let view = bytes.withUnsafeBytes { addView($0, target: Self.elementArrayBuffer) }
         accessors.append([
             "bufferView": .integer(Int64(view)), "componentType": .integer(Self.unsignedShort),
             "count": .integer(Int64(indices.count)), "type": "SCALAR",

@@ -7,8 +7,9 @@ import XMLIO
 
 /// Writes a clip as an XML timeline in EmoBake's own schema (`timeline.xsd`, beside this
 /// file and shipped as a resource): provenance (source, generator, model, rig, smoothing,
-/// settings), the output frame grid, the emotion mixture and concentration per output frame,
-/// and every blendshape curve with its keys (time, frame, value, tangents, interpolation).
+/// settings), the output frame grid, the emotion mixture (one value per emotion, in the order
+/// of the emotion list) and concentration per output frame, and every blendshape curve with
+/// its keys (time, frame, value, tangents, interpolation).
 ///
 /// Times, values, tangents, mixtures and concentrations have 6 decimals.
 public struct XMLTimelineExporter: Exporter {
@@ -70,15 +71,19 @@ public struct XMLTimelineExporter: Exporter {
         }
         let mixtures = track.mixtures
         let k = track.emotionCount
+        var list: [UInt8] = []
         for frame in 0..<track.frameCount {
             let time = track.times[frame]
+            list.removeAll(keepingCapacity: true)
+            for index in 0..<k {
+                if index > 0 { list.append(UInt8(ascii: " ")) }
+                FixedDecimal.append(mixtures[frame * k + index], Self.decimals, to: &list)
+            }
             writer.startElement("frame")
             writer.attribute("frame", String(frameNumber(time, clip.frameRate)))
             writer.attribute("time", number(time))
             writer.attribute("concentration", number(track.concentration(frame: frame)))
-            for (index, name) in track.emotions.enumerated() {
-                writer.element("mixture", attributes: ["emotion": name, "value": number(mixtures[frame * k + index])])
-            }
+            writer.attribute("mixture", String(decoding: list, as: UTF8.self))
             writer.endElement()
         }
         writer.endElement()
@@ -107,7 +112,7 @@ public struct XMLTimelineExporter: Exporter {
         writer.endElement()
     }
 
-    private func number(_ value: Double) -> String { DecimalFormat.fixed(value, Self.decimals) }
+    private func number(_ value: Double) -> String { FixedDecimal.string(value, Self.decimals) }
 
     /// The output frame nearest to `time`.
     private func frameNumber(_ time: Double, _ rate: FrameRate) -> Int {

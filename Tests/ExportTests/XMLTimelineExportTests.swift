@@ -34,15 +34,16 @@ import XMLTimelineExport
     @Test func xmllintRefusesABrokenFile() throws {
         let clip = TestClips.make(interpolation: .linear, frames: 6)
         let (url, data) = try render(clip)
-        // A value that is not a number, and a mixture naming an emotion that is not declared.
+        // An interpolation the schema does not know, and a mixture share above 1.
         var text = String(decoding: data, as: UTF8.self)
         text = text.replacingOccurrences(of: "interpolation=\"linear\"/>", with: "interpolation=\"bezier\"/>")
         try Data(text.utf8).write(to: url)
         let lint = try TestProcess.run("xmllint", ["--noout", "--schema", Self.schema.path, url.path])
         #expect(lint.status == 3)
-        let unknownEmotion = String(decoding: data, as: UTF8.self)
-            .replacingOccurrences(of: "<mixture emotion=\"sad\"", with: "<mixture emotion=\"bored\"")
-        #expect(try XMLDocument.validate(Data(unknownEmotion.utf8), source: "x.xml", schema: Self.schema) != nil)
+        let original = String(decoding: data, as: UTF8.self)
+        let mixture = try #require(original.range(of: "mixture=\"0."))
+        let overOne = original.replacingCharacters(in: mixture, with: "mixture=\"1.5")
+        #expect(try XMLDocument.validate(Data(overOne.utf8), source: "x.xml", schema: Self.schema) != nil)
     }
 
     @Test func xpathReadsValues() throws {
@@ -61,8 +62,11 @@ import XMLTimelineExport
             #expect(abs(try #require(Double(try xpath("string(\(base)/@outTangent)"))) - key.outTangent) < 1e-6)
         }
         let mixture = clip.emotions.mixture(frame: 5)
-        let happy = try xpath("string(//*[local-name()='frame'][@frame='5']/*[local-name()='mixture'][@emotion='happy']/@value)")
-        #expect(abs(try #require(Double(happy)) - mixture[1]) < 1e-6)
+        let shares = try xpath("string(//*[local-name()='frame'][@frame='5']/@mixture)").split(separator: " ").compactMap { Double($0) }
+        try #require(shares.count == mixture.count)
+        for (share, expected) in zip(shares, mixture) { #expect(abs(share - expected) < 1e-6) }
+        let happyIndex = try xpath("string(//*[local-name()='emotion'][@name='happy']/@index)")
+        #expect(happyIndex == "1")
         let concentration = try xpath("string(//*[local-name()='frame'][@frame='5']/@concentration)")
         #expect(abs(try #require(Double(concentration)) - clip.emotions.concentration(frame: 5)) < 1e-6)
     }
@@ -90,7 +94,7 @@ import XMLTimelineExport
         let frames = emotions.children(named: "frame")
         #expect(frames.map { $0.attribute("frame") ?? "" } == (0..<9).map(String.init))
         for (index, frame) in frames.enumerated() {
-            let values = frame.children(named: "mixture").compactMap { Double($0.attribute("value") ?? "") }
+            let values = (frame.attribute("mixture") ?? "").split(separator: " ").compactMap { Double($0) }
             let expected = clip.emotions.mixture(frame: index)
             #expect(values.count == expected.count)
             for (value, want) in zip(values, expected) { #expect(abs(value - want) < 1e-6) }
