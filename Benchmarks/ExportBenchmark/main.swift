@@ -1,8 +1,9 @@
 // ExportBenchmark: the exporters on the converter benchmark's clip (a one-hour 50 fps
-// track mapped to arkit52 with the default smoothing and key tolerance), timed per format.
+// track mapped to arkit52 at the default 30 fps output, film smoothing, default key
+// tolerance), timed per format.
 // Run through scripts/bench_exporters, which builds it in release mode and runs the peers.
 //
-// usage: ExportBenchmark [--minutes M] [--fps N] [--interpolation linear|step|cubic]
+// usage: ExportBenchmark [--minutes M] [--fps N] [--output-fps R] [--interpolation linear|step|cubic]
 //                        [--format all|glb|gltf|fbx|csv|xml] [--csv-layout wide|long|unreal]
 //                        [--output DIR] [--presets DIR]
 // Prints one line per step (seconds, bytes) and the process's peak RSS.
@@ -19,12 +20,12 @@ import Glibc
 #endif
 
 var options: [String: String] = [
-    "minutes": "60", "fps": "50", "interpolation": "linear", "format": "all", "csv-layout": "wide",
+    "minutes": "60", "fps": "50", "output-fps": "30", "interpolation": "linear", "format": "all", "csv-layout": "wide",
 ]
 var arguments = CommandLine.arguments.dropFirst()
 while let flag = arguments.popFirst() {
     guard flag.hasPrefix("--"), let value = arguments.popFirst() else {
-        FileHandle.standardError.write(Data("usage: ExportBenchmark [--minutes M] [--fps N] [--interpolation I] [--format F] [--csv-layout L] [--output DIR] [--presets DIR]\n".utf8))
+        FileHandle.standardError.write(Data("usage: ExportBenchmark [--minutes M] [--fps N] [--output-fps R] [--interpolation I] [--format F] [--csv-layout L] [--output DIR] [--presets DIR]\n".utf8))
         exit(2)
     }
     options[String(flag.dropFirst(2))] = value
@@ -76,7 +77,7 @@ do {
     var settings = ConversionSettings(
         rig: try RigPreset.load("arkit52", presetsDirectory: presets),
         smoothing: try SmoothingPreset.load("film", presetsDirectory: presets))
-    settings.frameRate = FrameRate(numerator: Int(inputRate))
+    settings.frameRate = try FrameRate.parse(options["output-fps"]!)
     guard let interpolation = Interpolation(rawValue: options["interpolation"]!) else {
         throw ExportError("benchmark.usage", "--interpolation must be linear, step or cubic")
     }
