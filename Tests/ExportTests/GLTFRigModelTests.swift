@@ -173,6 +173,56 @@ import TestSupport
         }
     }
 
+    /// A rig written by Blender's own glTF exporter (a sphere with shape keys), as artists
+    /// make them: matched by name, animated, and read back by pygltflib and Blender.
+    @Test func rigExportedByBlender() throws {
+        let directory = Scratch.directory("rig-from-blender")
+        let rig = directory.appendingPathComponent("head.glb")
+        let make = TestPaths.readers.appendingPathComponent("blender_make_rig.py").path
+        let made = try TestProcess.run(
+            "blender", ["-b", "--factory-startup", "--python", make, "--", rig.path, "mouthSmileRight", "jawOpen", "customWrinkle",
+                        "mouthSmileLeft", "browInnerUp"])
+        try #require(made.status == 0 && FileManager.default.fileExists(atPath: rig.path), "Blender: \(made.standardError.suffix(500))")
+        let clip = TestClips.make(interpolation: .linear, frames: 12, name: "line")
+        let (files, report) = try GLTFExporter(binary: true, rigModel: rig).renderWithRigReport(clip, baseName: "line")
+        #expect(report?.matchedBlendshapes == ["jawOpen", "mouthSmileLeft", "browInnerUp"])
+        #expect(report?.unmatchedBlendshapes == ["eyeBlinkLeft"])
+        #expect(report?.unanimatedTargets == ["mouthSmileRight", "customWrinkle"])
+        try ExportWriter.write(files, baseName: "line", in: directory)
+        let output = directory.appendingPathComponent("line.glb")
+        let gltfpack = try TestProcess.run("gltfpack", ["-i", output.path, "-o", directory.appendingPathComponent("packed.glb").path])
+        #expect(gltfpack.status == 0, "gltfpack: \(gltfpack.standardError)")
+
+        let times = TestClips.checkTimes(clip, betweenFrames: true)
+        let timesJSON = try JSONCodec.serialize(.array(times.map { .number($0) }), style: .compact)
+        let read = try Readers.json("read_gltf.py", [output.path, timesJSON, "line"])
+        let channel = try #require(read["channels"]?.arrayValue?.first)
+        #expect(channel["targetNames"]?.arrayValue?.compactMap(\.stringValue)
+            == ["mouthSmileRight", "jawOpen", "customWrinkle", "mouthSmileLeft", "browInnerUp"])
+        let slots: [BlendshapeCurve?] = [nil, clip.curves[0], nil, clip.curves[1], clip.curves[2]]
+        for (index, time) in times.enumerated() {
+            let values = Readers.doubles(channel["values"]?.arrayValue?[index])
+            try #require(values.count == slots.count)
+            for (value, curve) in zip(values, slots) {
+                #expect(abs(value - (curve?.value(at: time, interpolation: .linear) ?? 0)) < 1e-5)
+            }
+        }
+
+        let requests: JSONValue = [["file": .string(output.path), "fps": 30, "fpsBase": 1, "times": .array(times.map { .number($0) })]]
+        let requestsURL = directory.appendingPathComponent("requests.json")
+        try JSONCodec.serializedData(requests).write(to: requestsURL)
+        let script = TestPaths.readers.appendingPathComponent("blender_read_gltf.py").path
+        let imported = try Readers.command("blender", ["-b", "--factory-startup", "--python", script, "--", requestsURL.path])
+        let curves = try #require(imported["results"]?.arrayValue?.first?["curves"]?.objectValue)
+        for curve in clip.curves.prefix(3) {
+            let values = Readers.doubles(curves["line_Head/\(curve.name)"])
+            try #require(values.count == times.count, "Blender has no curve for \(curve.name); it has \(curves.keys)")
+            for (time, value) in zip(times, values) {
+                #expect(abs(value - curve.value(at: time, interpolation: .linear)) < 1e-3, "\(curve.name) at \(time)")
+            }
+        }
+    }
+
     @Test func writesGLTFWithBinToo() throws {
         let rigDirectory = Scratch.directory("rig-gltf")
         let rig = try Self.writeRig(in: rigDirectory, binary: true)
