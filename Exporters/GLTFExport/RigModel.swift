@@ -65,6 +65,13 @@ struct RigModel {
         guard let version = document["asset"]?["version"]?.stringValue, version.hasPrefix("2.") else {
             throw ExportError("rig.version", "\(source): not a glTF 2.0 file (asset.version must be \"2.x\")")
         }
+        // Buffer views of these extensions point into other buffers themselves, which the
+        // merge below would break; gltfpack without -c writes a model without them.
+        let extensions = (document["extensionsUsed"]?.arrayValue ?? []).compactMap(\.stringValue)
+        for name in ["EXT_meshopt_compression", "KHR_meshopt_compression"] where extensions.contains(name) {
+            throw ExportError(
+                "rig.extension", "\(source): \(name) is not supported in a rig model; write the model without it (for example gltfpack without -c)")
+        }
         let directory = url.deletingLastPathComponent()
 
         // Merge every buffer into one and move buffer views onto it.

@@ -263,6 +263,7 @@ import TestSupport
             ("notjson.gltf", Data("{\"asset\": ".utf8), "json.syntax"),
             ("v1.gltf", Data("{\"asset\": {\"version\": \"1.0\"}}".utf8), "rig.version"),
             ("short.glb", Data("glTF\u{2}\0\0\0\u{ff}\0\0\0".utf8) + Data(count: 8), "rig.glb"),
+            ("meshopt.gltf", Data("{\"asset\": {\"version\": \"2.0\"}, \"extensionsUsed\": [\"EXT_meshopt_compression\"]}".utf8), "rig.extension"),
             ("missingbin.gltf", Data("{\"asset\": {\"version\": \"2.0\"}, \"buffers\": [{\"byteLength\": 4, \"uri\": \"nope.bin\"}]}".utf8), "rig.uri"),
         ]
         for (name, data, code) in cases {
