@@ -140,7 +140,19 @@ public final class SafetensorsFile {
                 for index in 0..<count { out[index] = Float(source.loadUnaligned(fromByteOffset: 8 * index, as: Double.self)) }
             }
         }
+        releasePages(from: dataStart + entry.begin, to: dataStart + entry.end)
         return Tensor(shape: entry.shape, data: values)
+    }
+
+    /// Drops the mapped pages lying wholly inside a tensor that has just been copied out, so
+    /// that loading a model never holds the file and the copies in memory at once (the pages
+    /// come back from the page cache if the tensor is read again).
+    private func releasePages(from begin: Int, to end: Int) {
+        guard let mapping else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let first = (begin + page - 1) / page * page
+        let last = end / page * page
+        if last > first { madvise(mapping + first, last - first, Int32(MADV_DONTNEED)) }
     }
 
     static func parseHeader(_ bytes: Data, dataBytes: Int, path: String) throws -> ([String: SafetensorsEntry], [String: String]) {

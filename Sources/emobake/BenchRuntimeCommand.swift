@@ -34,6 +34,11 @@ struct BenchRuntimeCommand: ParsableCommand {
     @Option(name: [.short, .customLong("jobs")], help: "Threads (OpenBLAS and kernels).")
     var jobs: Int = 2
 
+    @Option(help: "Who threads the matrix products: kernels (EmoBake splits them, OpenBLAS on one thread; the default) or openblas (OpenBLAS's own threads).")
+    var threading: Threading = .kernels
+
+    enum Threading: String, ExpressibleByArgument { case kernels, openblas }
+
     @Flag(help: "One JSON object per length on stdout.")
     var json = false
 
@@ -45,8 +50,12 @@ struct BenchRuntimeCommand: ParsableCommand {
 
     func run() throws {
         do {
-            setBLASThreads(jobs)
-            KernelThreads.count = jobs
+            switch threading {
+            case .kernels: RuntimeThreads.configure(jobs)
+            case .openblas:
+                setBLASThreads(jobs)
+                KernelThreads.count = jobs
+            }
             let loadStart = Date()
             let backbone = try ModelLoader.loadWav2Vec2Backbone(directory: URL(fileURLWithPath: model))
             let loadSeconds = Date().timeIntervalSince(loadStart)
@@ -55,12 +64,17 @@ struct BenchRuntimeCommand: ParsableCommand {
                 let samples = (0..<Int(length * 16_000)).map { _ in Float.random(in: -0.5...0.5, using: &generator) }
                 _ = try backbone.lastHiddenState(samples)  // warm-up: workspace, page faults
                 var times: [Double] = []
+                var processorTimes: [Double] = []
                 for _ in 0..<runs {
+                    let processorStart = Self.processorMilliseconds()
                     let start = DispatchTime.now().uptimeNanoseconds
                     _ = try backbone.lastHiddenState(samples)
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+                    processorTimes.append(Self.processorMilliseconds() - processorStart)
                 }
                 times.sort()
+                processorTimes.sort()
+                let processorMedian = processorTimes[processorTimes.count / 2]
                 let median = times[times.count / 2]
                 let rss = Self.peakResidentMegabytes()
                 if json {
@@ -68,13 +82,14 @@ struct BenchRuntimeCommand: ParsableCommand {
                         JSONObject([
                             ("engine", "emobake"), ("seconds", .decimal(length, places: 3)), ("median_ms", .decimal(median, places: 2)),
                             ("min_ms", .decimal(times[0], places: 2)), ("ms_per_audio_second", .decimal(median / length, places: 2)),
-                            ("peak_rss_mb", .decimal(rss, places: 1)), ("load_s", .decimal(loadSeconds, places: 2)),
-                            ("threads", .integer(Int64(jobs))),
+                            ("cpu_ms", .decimal(processorMedian, places: 1)), ("peak_rss_mb", .decimal(rss, places: 1)), ("load_s", .decimal(loadSeconds, places: 2)),
+                            ("threads", .integer(Int64(jobs))), ("threading", .string(threading.rawValue)),
+                            ("blas_core", .string(BLASCore.name)),
                         ]))
                     print(try JSONCodec.serialize(object, style: .compact), terminator: "")
                 } else {
                     print(
-                        "\(DecimalFormat.fixed(length, 1)) s: median \(DecimalFormat.fixed(median, 1)) ms, min \(DecimalFormat.fixed(times[0], 1)) ms, \(DecimalFormat.fixed(median / length, 1)) ms per second of audio, peak RSS \(DecimalFormat.fixed(rss, 0)) MB"
+                        "\(DecimalFormat.fixed(length, 1)) s: median \(DecimalFormat.fixed(median, 1)) ms, min \(DecimalFormat.fixed(times[0], 1)) ms, \(DecimalFormat.fixed(median / length, 1)) ms per second of audio, CPU \(DecimalFormat.fixed(processorMedian, 0)) ms, peak RSS \(DecimalFormat.fixed(rss, 0)) MB"
                     )
                 }
             }
@@ -82,6 +97,15 @@ struct BenchRuntimeCommand: ParsableCommand {
             printError(oneLineMessage(error))
             throw ExitCode(1)
         }
+    }
+
+    /// User + system processor time of this process so far, all threads.
+    static func processorMilliseconds() -> Double {
+        var usage = rusage()
+        getrusage(Int32(RUSAGE_SELF.rawValue), &usage)
+        let user = Double(usage.ru_utime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec) / 1000
+        let system = Double(usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_stime.tv_usec) / 1000
+        return user + system
     }
 
     /// Peak resident set size of this process so far (getrusage; kilobytes on Linux).

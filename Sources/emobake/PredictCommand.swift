@@ -63,8 +63,7 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         do {
-            setBLASThreads(jobs)
-            KernelThreads.count = jobs
+            RuntimeThreads.configure(jobs)
             let modelDirectory = try resolveModel()
             let emotionModel = try ModelLoader.load(directory: modelDirectory)
             let audioURL = URL(fileURLWithPath: audio)

@@ -61,6 +61,32 @@ struct KernelTests {
         }
     }
 
+    /// With OpenBLAS on one thread, large products are split by rows or columns over the kernel
+    /// threads; every split must give the plain product.
+    @Test(arguments: [(130, 70, 200), (5, 300, 1000), (1, 2048, 600), (333, 17, 400)])
+    func gemmSplitOverKernelThreads(_ shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        RuntimeThreads.configure(2)
+        defer { setBLASThreads(2) }
+        var random = TestRandom(UInt64(m + n + k))
+        for (transposeA, transposeB) in [(false, false), (true, true), (false, true)] {
+            let a = random.floats(m * k), b = random.floats(k * n)
+            var c = [Float](repeating: 0, count: m * n)
+            gemmStrided(a, lda: transposeA ? m : k, b, ldb: transposeB ? k : n, &c, ldc: n, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB)
+            var worst: Float = 0
+            for row in 0..<m {
+                for column in 0..<n {
+                    var total = 0.0
+                    for inner in 0..<k {
+                        total += Double(transposeA ? a[inner * m + row] : a[row * k + inner]) * Double(transposeB ? b[column * k + inner] : b[inner * n + column])
+                    }
+                    worst = max(worst, abs(c[row * n + column] - Float(total)))
+                }
+            }
+            #expect(worst < 1e-3, "\(shape) transposeA \(transposeA) transposeB \(transposeB): \(worst)")
+        }
+    }
+
     @Test(arguments: [(1, 1, 1), (7, 13, 5), (49, 36, 108)])
     func linearLayer(_ shape: (Int, Int, Int)) {
         let (rows, input, output) = shape

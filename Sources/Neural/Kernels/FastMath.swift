@@ -56,6 +56,50 @@ public enum FastMath {
     }
 }
 
+extension FastMath {
+    /// Scalar e^x with the same method and accuracy as the lane version. Loops over these are
+    /// vectorised by the compiler, and plain `max` becomes one instruction, where SIMD
+    /// `clamped` goes through a generic per-lane path.
+    @inline(__always)
+    public static func exp(_ x: Float) -> Float {
+        let clamped = Swift.min(Swift.max(x, -87), 88)
+        let shifted = clamped * 1.442_695_04 + 12_582_912
+        let n = shifted - 12_582_912
+        var r = clamped - n * 0.693_359_375
+        r = r + n * 2.121_944_4e-4
+        var p: Float = 1.0 / 5040
+        p = p * r + 1.0 / 720
+        p = p * r + 1.0 / 120
+        p = p * r + 1.0 / 24
+        p = p * r + 1.0 / 6
+        p = p * r + 0.5
+        p = p * r + 1
+        p = p * r + 1
+        let integer = Int32(bitPattern: shifted.bitPattern) &- 0x4B40_0000
+        return p * Float(bitPattern: UInt32(bitPattern: (integer &+ 127) &<< 23))
+    }
+
+    /// Scalar erf, as the lane version.
+    @inline(__always)
+    public static func erf(_ x: Float) -> Float {
+        let magnitude = Swift.min(Swift.abs(x), 10)
+        let t = 1 / (1 + 0.327_591_1 * magnitude)
+        var poly: Float = 1.061_405_429
+        poly = poly * t - 1.453_152_027
+        poly = poly * t + 1.421_413_741
+        poly = poly * t - 0.284_496_736
+        poly = poly * t + 0.254_829_592
+        poly = poly * t
+        let value = 1 - poly * exp(-magnitude * magnitude)
+        return x < 0 ? -value : value
+    }
+
+    @inline(__always)
+    public static func gelu(_ x: Float) -> Float {
+        0.5 * x * (1 + erf(x * 0.707_106_781_186_547_6))
+    }
+}
+
 /// Applies a lane function to `count` floats in place, eight at a time (the tail is padded).
 @inline(__always)
 func mapLanes(_ data: UnsafeMutablePointer<Float>, count: Int, _ function: (FastMath.Lanes) -> FastMath.Lanes) {
@@ -77,6 +121,6 @@ func mapLanes(_ data: UnsafeMutablePointer<Float>, count: Int, _ function: (Fast
 /// GELU in place on `count` floats, split over `KernelThreads`.
 public func geluInPlace(_ data: UnsafeMutablePointer<Float>, count: Int) {
     KernelThreads.forEach(count, grain: 16_384) { range in
-        mapLanes(data + range.lowerBound, count: range.count, FastMath.gelu)
+        for index in range { data[index] = FastMath.gelu(data[index]) }
     }
 }

@@ -1,15 +1,40 @@
 import COpenBLAS
+import Dispatch
 
 /// Row-major sgemm with explicit leading dimensions, for views into larger buffers (one head's
 /// columns of a fused QKV matrix, every s-th row of an activation):
 /// C = alpha * op(A) * op(B) + beta * C.
 // (m, k) x (k, n) -> (m, n); lda/ldb/ldc are row strides in elements.
-@inline(__always)
 public func gemmStrided(
     _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
     m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1, beta: Float = 0
 ) {
     guard m > 0, n > 0 else { return }
+    let threads = KernelThreads.count
+    // With OpenBLAS on one thread (see `RuntimeThreads`), large products are split here into one
+    // block of rows (or columns) per kernel thread: two thread pools never compete for the cores.
+    if threads > 1, m * n * k >= 1 << 20, openblas_get_num_threads() == 1 {
+        let splitRows = m >= 32 * threads || m >= n
+        let extent = splitRows ? m : n
+        let block = ((extent + threads - 1) / threads + 15) / 16 * 16
+        let parts = (extent + block - 1) / block
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let start = part * block
+            let count = min(block, extent - start)
+            if splitRows {
+                cblas_sgemm(
+                    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(count), Int32(n), Int32(k), alpha, transposeA ? a + start : a + start * lda, Int32(lda), b, Int32(ldb), beta,
+                    c + start * ldc, Int32(ldc))
+            } else {
+                cblas_sgemm(
+                    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(count), Int32(k), alpha, a, Int32(lda), transposeB ? b + start * ldb : b + start, Int32(ldb), beta,
+                    c + start, Int32(ldc))
+            }
+        }
+        return
+    }
     cblas_sgemm(
         CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
         Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))

@@ -22,3 +22,14 @@ public enum KernelThreads {
         }
     }
 }
+
+/// How inference uses the cores: `configure(threads)` puts OpenBLAS on one thread and lets the
+/// kernels (sgemm included, split by rows or columns) use `threads` threads of their own, so one
+/// pool of threads serves every step. OpenBLAS's own pool spins between calls and competes with
+/// the kernel threads on a 2-core machine.
+public enum RuntimeThreads {
+    public static func configure(_ threads: Int) {
+        setBLASThreads(1)
+        KernelThreads.count = max(1, threads)
+    }
+}

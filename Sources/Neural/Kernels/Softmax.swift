@@ -7,9 +7,7 @@ public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int,
             var largest = -Float.infinity
             for index in 0..<width { largest = max(largest, data[index]) }
             var total: Float = 0
-            mapLanes(data, count: width) { lanes in
-                FastMath.exp(lanes - largest)
-            }
+            for index in 0..<width { data[index] = FastMath.exp(data[index] - largest) }
             for index in 0..<width { total += data[index] }
             let inverse = 1 / total
             for index in 0..<width { data[index] *= inverse }

@@ -58,32 +58,13 @@ public final class Wav2Vec2Backbone {
         let hidden = config.hiddenSize
         let epsilon = config.layerNormEpsilon
 
-        // Feature encoder: conv -> (norm) -> GELU, ping-ponging between two buffers.
-        var input = UnsafePointer(samples.baseAddress!)
-        var inputFrames = samples.count
-        var channels = 1
-        for (index, convolution) in weights.convolutions.enumerated() {
-            let output = index % 2 == 0 ? w.convolutionA : w.convolutionB
-            convolve(input, frames: inputFrames, weights: convolution, into: output, scratch: w.scratch)
-            inputFrames = convolution.outputFrames(forInput: inputFrames)
-            channels = convolution.outputChannels
-            if config.featureNorm == .layer {
-                let norm = weights.convolutionNorms[index]
-                layerNormRows(output, rows: inputFrames, width: channels, gamma: norm.gamma, beta: norm.beta, epsilon: epsilon, into: output)
-            } else if index == 0 {
-                let norm = weights.convolutionNorms[0]
-                groupNormPerChannel(output, frames: inputFrames, channels: channels, gamma: norm.gamma, beta: norm.beta, epsilon: epsilon)
-            }
-            geluInPlace(output, count: inputFrames * channels)
-            input = UnsafePointer(output)
-        }
-        precondition(inputFrames == frames)
+        encodeFeatures(samples, frames: frames)
+        let channels = config.convolutionChannels.last!
 
         // Feature projection: layer norm over the conv channels, then a linear layer to `hidden`.
-        let features = weights.convolutions.count % 2 == 0 ? w.convolutionA : w.convolutionB
         let norm = weights.projectionNorm
-        layerNormRows(input, rows: frames, width: channels, gamma: norm.gamma, beta: norm.beta, epsilon: epsilon, into: features)
-        apply(weights.projection, features, rows: frames, into: w.hidden)
+        layerNormRows(w.features, rows: frames, width: channels, gamma: norm.gamma, beta: norm.beta, epsilon: epsilon, into: w.features)
+        apply(weights.projection, w.features, rows: frames, into: w.hidden)
 
         // Positional convolution (grouped, same padding, GELU) added to the features.
         convolveGrouped(w.hidden, frames: frames, weights: weights.positional, outFrames: frames, into: w.temporary, scratch: w.scratch)
@@ -119,6 +100,108 @@ public final class Wav2Vec2Backbone {
             layerNormRows(w.hidden, rows: frames, width: hidden, gamma: encoderNorm.gamma, beta: encoderNorm.beta, epsilon: epsilon, into: w.hidden)
         }
         return UnsafePointer(w.hidden)
+    }
+
+    /// Output frames of the convolutional feature encoder computed per chunk: every layer's
+    /// buffers hold one chunk, so memory does not grow with the clip (a 30 s clip would need
+    /// 200 MB for the first layer's output alone). Chunks overlap by the receptive field less
+    /// the stride (80 samples for wav2vec2), recomputed: under 1% for 100-frame chunks.
+    static let chunkFrames = 100
+
+    /// conv -> (norm) -> GELU for every layer, chunk by chunk, into `workspace.features`
+    /// `(frames, channels of the last layer)`. The base layout's group norm needs each channel's
+    /// statistics over the whole clip first: a first pass computes them from the first layer
+    /// (cheap: one input channel), the second applies them.
+    // (samples) -> (frames, convolutionChannels.last)
+    private func encodeFeatures(_ samples: UnsafeBufferPointer<Float>, frames: Int) {
+        let w = workspace
+        let first = weights.convolutions[0]
+        let epsilon = config.layerNormEpsilon
+        var groupScale: [Float] = []
+        var groupShift: [Float] = []
+        if config.featureNorm == .group {
+            let channels = first.outputChannels
+            var sums = [Double](repeating: 0, count: channels)
+            var squares = [Double](repeating: 0, count: channels)
+            let total = first.outputFrames(forInput: samples.count)
+            var start = 0
+            while start < total {
+                let count = min(Workspace.statisticsFrames, total - start)
+                convolve(samples.baseAddress! + start * first.stride, frames: (count - 1) * first.stride + first.kernel, weights: first, into: w.convolutionA, scratch: w.scratch)
+                columnSums(w.convolutionA, rows: count, columns: channels, sums: &sums, squares: &squares)
+                start += count
+            }
+            let norm = weights.convolutionNorms[0]
+            groupScale = (0..<channels).map { channel in
+                let mean = sums[channel] / Double(total)
+                let variance = max(0, squares[channel] / Double(total) - mean * mean)
+                return Float(1 / (variance + Double(epsilon)).squareRoot()) * norm.gamma[channel]
+            }
+            groupShift = (0..<channels).map { channel in
+                norm.beta[channel] - Float(sums[channel] / Double(total)) * groupScale[channel]
+            }
+        }
+        let last = weights.convolutions.count - 1
+        var chunkStart = 0
+        while chunkStart < frames {
+            let chunk = min(Self.chunkFrames, frames - chunkStart)
+            var input = UnsafePointer(samples.baseAddress! + chunkStart * config.frameStride)
+            var inputFrames = (chunk - 1) * config.frameStride + config.receptiveField
+            for (index, convolution) in weights.convolutions.enumerated() {
+                let output = index == last ? w.features + chunkStart * convolution.outputChannels : (index % 2 == 0 ? w.convolutionA : w.convolutionB)
+                convolve(input, frames: inputFrames, weights: convolution, into: output, scratch: w.scratch)
+                inputFrames = convolution.outputFrames(forInput: inputFrames)
+                let channels = convolution.outputChannels
+                if config.featureNorm == .layer {
+                    let norm = weights.convolutionNorms[index]
+                    layerNormRows(output, rows: inputFrames, width: channels, gamma: norm.gamma, beta: norm.beta, epsilon: epsilon, into: output)
+                } else if index == 0 {
+                    scaleColumns(output, rows: inputFrames, columns: channels, scale: groupScale, shift: groupShift)
+                }
+                geluInPlace(output, count: inputFrames * channels)
+                input = UnsafePointer(output)
+            }
+            precondition(inputFrames == chunk, "feature encoder chunk: \(inputFrames) frames, expected \(chunk)")
+            chunkStart += chunk
+        }
+    }
+
+    /// Adds each column's sum and sum of squares (in Double) over `rows`.
+    private func columnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, sums: inout [Double], squares: inout [Double]) {
+        let parts = UnsafeMutablePointer<Double>.allocate(capacity: 2 * columns)
+        defer { parts.deallocate() }
+        KernelThreads.forEach(columns, grain: 32) { range in
+            for column in range {
+                parts[column] = 0
+                parts[columns + column] = 0
+            }
+            for row in 0..<rows {
+                let values = x + row * columns
+                for column in range {
+                    let value = Double(values[column])
+                    parts[column] += value
+                    parts[columns + column] += value * value
+                }
+            }
+        }
+        for column in 0..<columns {
+            sums[column] += parts[column]
+            squares[column] += parts[columns + column]
+        }
+    }
+
+    /// x[r, c] = x[r, c] * scale[c] + shift[c].
+    private func scaleColumns(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, scale: [Float], shift: [Float]) {
+        scale.withUnsafeBufferPointer { scale in
+            shift.withUnsafeBufferPointer { shift in
+                KernelThreads.forEach(rows, grain: 64) { range in
+                    for row in range {
+                        let values = x + row * columns
+                        for column in 0..<columns { values[column] = values[column] * scale[column] + shift[column] }
+                    }
+                }
+            }
+        }
     }
 
     /// Multi-head self-attention: fused QKV projection, per head softmax(Q K^T) V (the scale is
@@ -170,6 +253,7 @@ public final class Wav2Vec2Backbone {
         private(set) var samples = -1
         private var storage: [UnsafeMutablePointer<Float>] = []
         var convolutionA = Workspace.placeholder
+        var features = Workspace.placeholder
         var convolutionB = Workspace.placeholder
         var scratch = Workspace.placeholder
         var hidden = Workspace.placeholder
@@ -178,6 +262,9 @@ public final class Wav2Vec2Backbone {
         var queryKeyValue = Workspace.placeholder
         var intermediate = Workspace.placeholder
         var scores = Workspace.placeholder
+
+        /// First-layer frames per block of the group-norm statistics pass.
+        static let statisticsFrames = 4_096
 
         /// Stands in until `reserve` runs; never written (nothing runs before `reserve`).
         static let placeholder = UnsafeMutablePointer<Float>.allocate(capacity: 1)
@@ -203,19 +290,26 @@ public final class Wav2Vec2Backbone {
                 floatCount += floats
                 return buffer
             }
+            // Chunk buffers: each layer's output for one chunk of `chunkFrames` final frames,
+            // and the first layer's output for a statistics block.
             var sizes = [0, 0]
-            var frames = count
+            let chunk = min(Wav2Vec2Backbone.chunkFrames, config.frames(forSamples: count))
+            var chunkFrames = (chunk - 1) * config.frameStride + config.receptiveField
             var scratch = 0
             for (index, channels) in config.convolutionChannels.enumerated() {
                 let kernel = config.convolutionKernels[index]
-                let next = frames < kernel ? 0 : (frames - kernel) / config.convolutionStrides[index] + 1
-                if index == 0 { scratch = next * kernel }
+                let next = chunkFrames < kernel ? 0 : (chunkFrames - kernel) / config.convolutionStrides[index] + 1
+                if index == 0 {
+                    let statistics = min(Workspace.statisticsFrames, count < kernel ? 0 : (count - kernel) / config.convolutionStrides[0] + 1)
+                    scratch = max(next, statistics) * kernel
+                    sizes[0] = max(sizes[0], statistics * channels)
+                }
                 sizes[index % 2] = max(sizes[index % 2], next * channels)
-                frames = next
+                chunkFrames = next
             }
+            let frames = config.frames(forSamples: count)
             let hidden = config.hiddenSize
-            // The feature projection's layer norm writes beside the last conv output.
-            sizes[config.convolutionChannels.count % 2] = max(sizes[config.convolutionChannels.count % 2], frames * config.convolutionChannels.last!)
+            features = allocate(frames * config.convolutionChannels.last!)
             scratch = max(scratch, frames * config.positionalKernel * (hidden / config.positionalGroups))
             convolutionA = allocate(sizes[0])
             convolutionB = allocate(sizes[1])
