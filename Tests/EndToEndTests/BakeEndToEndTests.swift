@@ -75,6 +75,47 @@ struct BakeEndToEndTests {
         #expect(try Self.snapshot(folder.appendingPathComponent("j2")) == reference)
     }
 
+    /// The scene's glb read back by pygltflib: every line of the scene on one time axis,
+    /// each character's morph targets under its own name.
+    @Test func sceneGLBHoldsTheWholeScene() throws {
+        let folder = try Self.workspace(lines: 6)
+        #expect(try Self.bake(folder, "out").status == 0)
+        // Scene 0 in English: l1 (theo, 2.2 s), l2 (mara, 4.4 s), l4 (mara, 8.8 s), l5 (theo, 11.0 s); tracks last 2 s.
+        let glb = folder.appendingPathComponent("out/timelines/en/scene0.glb").path
+        let reader = """
+            import sys, struct, pygltflib
+            g = pygltflib.GLTF2().load(sys.argv[1])
+            names = g.meshes[0].extras["targetNames"]
+            blob = g.binary_blob()
+            def scalars(index):
+                a = g.accessors[index]; v = g.bufferViews[a.bufferView]
+                return struct.unpack_from("<%df" % a.count, blob, (v.byteOffset or 0) + (a.byteOffset or 0))
+            sampler = g.animations[0].samplers[0]
+            times, weights, n = scalars(sampler.input), scalars(sampler.output), len(names)
+            def at(t):  # LINEAR interpolation of every weight at time t
+                k = max(j for j in range(len(times)) if times[j] <= t)
+                if k == len(times) - 1: return weights[k * n:(k + 1) * n]
+                s = (t - times[k]) / (times[k + 1] - times[k])
+                return [weights[k * n + i] * (1 - s) + weights[(k + 1) * n + i] * s for i in range(n)]
+            mara = [i for i, name in enumerate(names) if name.startswith("mara.")]
+            theo = [i for i, name in enumerate(names) if name.startswith("theo.")]
+            print(n, len(mara), len(theo), "%.3f" % times[-1])
+            print("t0", "%.4f" % max(at(0.0)))
+            row = at(5.4); print("mara", "%.4f" % max(row[i] for i in mara), "%.4f" % max(row[i] for i in theo))
+            """
+        let result = try TestProcess.run("python3", ["-c", reader, glb])
+        #expect(result.status == 0, "\(result.standardError)")
+        let lines = result.standardOutput.split(separator: "\n").map(String.init)
+        let counts = lines.first?.split(separator: " ").map(String.init) ?? []
+        // Two characters with the 52 ARKit shapes each; the last line ends at 13.0 s, rest one frame later.
+        #expect(counts == ["104", "52", "52", "13.033"])
+        // Before anyone speaks, every weight rests at 0.
+        #expect(lines.count > 1 && lines[1] == "t0 0.0000")
+        // While only mara speaks (l2 runs 4.4 s to 6.4 s) she moves and theo rests.
+        let mara = lines.count > 2 ? lines[2].split(separator: " ").map(String.init) : []
+        #expect(mara.count == 3 && (Double(mara[1]) ?? 0) > 0.01 && mara[2] == "0.0000", "\(lines)")
+    }
+
     @Test func killedAtAnyMomentThenRerunFinishesWithNoCorruptFile() throws {
         let folder = try Self.workspace(lines: 60)
         let clean = try Self.bake(folder, "clean", ["-j", "2"])
@@ -148,6 +189,21 @@ struct BakeEndToEndTests {
         #expect(project.standardError.contains("project.json: formats: unknown format \"png\""))
         let merge = try TestProcess.emobake(["merge", folder.appendingPathComponent("o").path])
         #expect(merge.status == 1 && merge.standardError.contains("no shard manifests"))
+    }
+
+    @Test func anUnknownRigPresetFailsOnlyThatCharactersLines() throws {
+        let folder = try Self.workspace(lines: 4)
+        let project = """
+            {"formats": ["csv"], "characters": {"mara": {"rig": "nosuchrig"}, "theo": {"rig": "arkit52"}}}
+            """
+        try Data(project.utf8).write(to: folder.appendingPathComponent("project.json"))
+        let result = try Self.bake(folder, "out")
+        #expect(result.status == 1)
+        let report = try String(contentsOf: folder.appendingPathComponent("out/report.csv"), encoding: .utf8)
+        let rows = report.split(separator: "\n").dropFirst()
+        #expect(rows.filter { $0.contains(",mara,") }.allSatisfy { $0.contains(",failed,") && $0.contains("nosuchrig") })
+        #expect(rows.filter { $0.contains(",theo,") }.allSatisfy { $0.contains(",ok,") })
+        #expect(rows.count == 4)
     }
 
     /// The README's first bake: the demo script with audio made by espeak-ng.
