@@ -141,9 +141,22 @@ public final class BatchRunner {
     /// atomically, so a run killed at any point leaves either the old complete files or the
     /// new complete files, and a line without a matching record is baked again.
     private func bake(_ job: BakeJob, into result: inout LineResult, worker: () throws -> any LineWorker) throws {
+        let previous = cache.record(forOutputBase: job.outputBase)
+        var inputs: [String: (sha256: String, signature: String)] = [:]
+        /// The file's SHA-256, taken from the previous record when its `stat` is unchanged.
+        func hash(_ url: URL) throws -> String {
+            guard let signature = FileSignature(url) else { throw CommonError("file.missing", "\(url.path): no such file") }
+            if let known = previous?.inputs[url.path], known.signature == signature.text {
+                inputs[url.path] = known
+                return known.sha256
+            }
+            let digest = try Digest.sha256(ofFileAt: url)
+            inputs[url.path] = (digest, signature.text)
+            return digest
+        }
         if let audioURL = job.audioURL {
             do {
-                result.audioSHA256 = try SHA256.hex(ofFileAt: audioURL)
+                result.audioSHA256 = try hash(audioURL)
             } catch {
                 // A track line may name audio only for the report's player; it need not exist.
                 if job.trackURL == nil {
@@ -153,7 +166,7 @@ public final class BatchRunner {
         }
         if let trackURL = job.trackURL {
             do {
-                result.trackSHA256 = try SHA256.hex(ofFileAt: trackURL)
+                result.trackSHA256 = try hash(trackURL)
             } catch {
                 throw BatchError("track.missing", "track \"\(job.line.track!)\": no such file or not readable (\(trackURL.path))")
             }
@@ -164,10 +177,16 @@ public final class BatchRunner {
             inputSHA256: (job.trackURL != nil ? result.trackSHA256 : result.audioSHA256)!, outputBase: job.outputBase,
             hint: job.line.emotion, hintStrength: project.emotionHintStrength, fingerprint: fingerprint)
         let folder = try output.directory(job.outputFolder)
-        let previous = cache.record(forOutputBase: job.outputBase)
         if !options.force, let previous, previous.key == key, previous.id == job.line.id, cache.outputsIntact(previous) {
             result.record = previous
             result.action = .cached
+            // Keep the record's input signatures current (a touched but unchanged file is
+            // then not read again next time).
+            if previous.inputs.keys.sorted() != inputs.keys.sorted() || !previous.inputs.allSatisfy({ inputs[$0.key]?.signature == $0.value.signature }) {
+                var refreshed = previous
+                refreshed.inputs = inputs
+                try? cache.write(refreshed, forOutputBase: job.outputBase)
+            }
             return
         }
         let worker = try worker()
@@ -182,7 +201,7 @@ public final class BatchRunner {
         try ExportWriter.write(files, baseName: job.baseName, in: folder)
         let prefix = job.outputFolder.isEmpty ? "" : job.outputFolder + "/"
         let outputs = files.map {
-            OutputFile(path: prefix + job.baseName + $0.suffix, sha256: SHA256.hex(of: $0.data), bytes: $0.data.count)
+            OutputFile(path: prefix + job.baseName + $0.suffix, sha256: Digest.sha256($0.data), bytes: $0.data.count)
         }
         // Files of an earlier bake that this one no longer writes (a format was dropped).
         for stale in previous?.outputs ?? [] where !outputs.contains(where: { $0.path == stale.path }) {
@@ -190,9 +209,13 @@ public final class BatchRunner {
                 try? FileManager.default.removeItem(at: url)
             }
         }
-        let record = LineRecord(
+        var record = LineRecord(
             key: key, id: job.line.id, outputs: outputs, duration: emotion.duration,
             dominantEmotion: track.dominantEmotion ?? "", track: track)
+        record.inputs = inputs
+        for file in outputs {
+            record.outputSignatures[file.path] = FileSignature(output.url.appendingPathComponent(file.path))?.text
+        }
         try cache.write(record, forOutputBase: job.outputBase)
         result.record = record
         result.action = .baked

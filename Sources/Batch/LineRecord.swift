@@ -40,6 +40,10 @@ public struct LineRecord: Sendable, Equatable {
     public var duration: Double
     public var dominantEmotion: String
     public var track: EmotionTrack
+    /// The input files (audio, track) as hashed: path -> (SHA-256, `stat` signature).
+    var inputs: [String: (sha256: String, signature: String)]
+    /// Output path -> `stat` signature right after writing.
+    var outputSignatures: [String: String]
 
     public init(key: String, id: String, outputs: [OutputFile], duration: Double, dominantEmotion: String, track: EmotionTrack) {
         self.key = key
@@ -48,6 +52,13 @@ public struct LineRecord: Sendable, Equatable {
         self.duration = duration
         self.dominantEmotion = dominantEmotion
         self.track = track
+        self.inputs = [:]
+        self.outputSignatures = [:]
+    }
+
+    public static func == (lhs: LineRecord, rhs: LineRecord) -> Bool {
+        lhs.key == rhs.key && lhs.id == rhs.id && lhs.outputs == rhs.outputs && lhs.duration == rhs.duration
+            && lhs.dominantEmotion == rhs.dominantEmotion && lhs.track == rhs.track
     }
 
     /// Numbers are written in their shortest exact form, so a record read back equals the
@@ -67,6 +78,9 @@ public struct LineRecord: Sendable, Equatable {
                 "source": track.source.map { .string($0) } ?? .null,
                 "model": track.model.map { .string($0) } ?? .null,
             ],
+            "inputs": .array(
+                inputs.keys.sorted().map { ["path": .string($0), "sha256": .string(inputs[$0]!.sha256), "stat": .string(inputs[$0]!.signature)] }),
+            "outputStats": .object(JSONObject(outputSignatures.keys.sorted().map { (key: $0, value: .string(outputSignatures[$0]!)) })),
         ]
         return try JSONCodec.serializedData(value, style: .compact)
     }
@@ -84,10 +98,17 @@ public struct LineRecord: Sendable, Equatable {
         let track = EmotionTrack(
             emotions: emotions, times: times, alpha: alpha, source: try trackField.optional("source")?.string(),
             model: try trackField.optional("model")?.string())
-        return LineRecord(
+        var record = LineRecord(
             key: try root.required("key").string(), id: try root.required("id").string(),
             outputs: try root.required("outputs").array().map(OutputFile.init), duration: try root.required("duration").double(),
             dominantEmotion: try root.required("dominantEmotion").string(), track: track)
+        for input in try root.optional("inputs")?.array() ?? [] {
+            record.inputs[try input.required("path").string()] = (try input.required("sha256").string(), try input.required("stat").string())
+        }
+        for (path, signature) in try root.optional("outputStats")?.object() ?? [] {
+            record.outputSignatures[path] = try signature.string()
+        }
+        return record
     }
 }
 
@@ -115,13 +136,16 @@ public struct BakeCache: Sendable {
         try AtomicFile.write(try record.jsonData(), to: url)
     }
 
-    /// Whether every output of a record is in place with the recorded size and hash.
+    /// Whether every output of a record is in place with the recorded hash. A file whose
+    /// `stat` signature is the one recorded after writing it is not read again.
     public func outputsIntact(_ record: LineRecord) -> Bool {
         for file in record.outputs {
             let url = output.url.appendingPathComponent(file.path)
+            guard let signature = FileSignature(url) else { return false }
+            if record.outputSignatures[file.path] == signature.text { continue }
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
                 (attributes[.size] as? NSNumber)?.intValue == file.bytes,
-                (try? SHA256.hex(ofFileAt: url)) == file.sha256
+                (try? Digest.sha256(ofFileAt: url)) == file.sha256
             else { return false }
         }
         return true

@@ -77,6 +77,22 @@ struct BatchRunnerTests {
         try FileManager.default.removeItem(at: output.appendingPathComponent("alice/hall_02.txt"))
         let repaired = try BatchFixture.run(script, output: output, baker: TestBaker(settingsText: "test-settings-2"))
         #expect(Set(repaired.results.filter { $0.action == .baked }.map(\.line.id)) == ["intro_02", "hall_02"])
+
+        // Unchanged files are recognised by `stat`; a touched file is hashed again and, its
+        // bytes being the same, still skipped; other bytes of the same size are noticed.
+        let trackURL = scripts.appendingPathComponent("tracks/happy_to_surprise.json")
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: trackURL.path)
+        let touched = try BatchFixture.run(script, output: output, baker: TestBaker(settingsText: "test-settings-2"))
+        #expect(touched.count(.cached) == 5)
+        var bytes = try Data(contentsOf: trackURL)
+        let digit = bytes.lastIndex(of: UInt8(ascii: "4"))!
+        bytes[digit] = UInt8(ascii: "5")
+        let handle = try FileHandle(forWritingTo: trackURL)
+        try handle.write(contentsOf: bytes)
+        try handle.close()
+        try FileManager.default.setAttributes([.modificationDate: Date(timeIntervalSinceNow: 60)], ofItemAtPath: trackURL.path)
+        let edited = try BatchFixture.run(script, output: output, baker: TestBaker(settingsText: "test-settings-2"))
+        #expect(edited.results.filter { $0.action == .baked }.map(\.line.id) == ["intro_01"])
     }
 
     @Test func oneAndTwoJobsWriteIdenticalBytes() throws {

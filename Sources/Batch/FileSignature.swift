@@ -1,0 +1,55 @@
+import Common
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// What `stat` says about a file: size, modification and change times (nanoseconds), inode
+/// and device. Like git's index and make, the batch trusts a file whose signature is the
+/// one it recorded to still hold the recorded bytes, and hashes it again when anything
+/// differs (an edit always moves the change time, which no user command can set back).
+struct FileSignature: Equatable {
+    let text: String
+
+    init?(_ url: URL) {
+        var info = stat()
+        guard stat(url.path, &info) == 0 else { return nil }
+        #if canImport(Darwin)
+        let modified = Int64(info.st_mtimespec.tv_sec) * 1_000_000_000 + Int64(info.st_mtimespec.tv_nsec)
+        let changed = Int64(info.st_ctimespec.tv_sec) * 1_000_000_000 + Int64(info.st_ctimespec.tv_nsec)
+        #else
+        let modified = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
+        let changed = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
+        #endif
+        text = "\(info.st_size):\(modified):\(changed):\(info.st_ino):\(info.st_dev)"
+    }
+
+    init(text: String) { self.text = text }
+}
+
+/// SHA-256 of files and bytes, fed to Common's hasher as arrays (iterating `Data` byte by
+/// byte is several times slower).
+enum Digest {
+    static func sha256(_ data: Data) -> String {
+        var hasher = SHA256Hasher()
+        hasher.update([UInt8](data))
+        return hasher.finalize()
+    }
+
+    static func sha256(ofFileAt url: URL) throws -> String {
+        guard let handle = FileHandle(forReadingAtPath: url.path) else {
+            throw CommonError("file.missing", "\(url.path): cannot open file")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256Hasher()
+        while true {
+            let block = try handle.read(upToCount: 1 << 20) ?? Data()
+            if block.isEmpty { break }
+            hasher.update([UInt8](block))
+        }
+        return hasher.finalize()
+    }
+}
