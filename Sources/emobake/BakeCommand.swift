@@ -3,6 +3,7 @@ import Batch
 import Common
 import ExportFormats
 import Foundation
+import Neural
 import Recognition
 
 struct BakeCommand: ParsableCommand {
@@ -82,8 +83,13 @@ struct BakeCommand: ParsableCommand {
             let baker = PipelineBaker(
                 project: bakeProject, presetsDirectory: presetsDirectory, generator: "EmoBake \(EmoBake.version)",
                 runtime: EmotionRuntime.current)
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            let jobCount = jobs ?? cores
+            // Lines run in parallel; each line's model then gets its share of the cores, so
+            // -j 2 on 2 cores runs two single-threaded models instead of four threads.
+            RuntimeThreads.configure(max(1, cores / jobCount))
             let options = BakeOptions(
-                jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount, force: force, failFast: failFast, shard: shard,
+                jobs: jobCount, force: force, failFast: failFast, shard: shard,
                 toolVersion: EmoBake.version)
             let runner = BatchRunner(script: dialogue, project: bakeProject, output: outputFolder, baker: baker, options: options)
             let events: any BakeEventSink = json ? JSONEventPrinter() : ConsoleEventPrinter(quiet: quiet)
@@ -96,9 +102,13 @@ struct BakeCommand: ParsableCommand {
     }
 }
 
-/// How `bake` hears audio lines. Recognition's model loader and sliding-window predictor
-/// plug in here; until they are on main this is nil and audio lines fail with a message
-/// saying so (track lines work).
+/// How `bake` hears audio lines: Recognition's model loader and sliding-window predictor.
 enum EmotionRuntime {
-    static let current: ModelRuntime? = nil
+    static let current: ModelRuntime? = ModelRuntime(
+        load: { try ModelLoader.load(directory: $0) },
+        predict: { audio, model, source, window, hop in
+            try SlidingWindowPredictor(
+                window: window ?? SlidingWindowPredictor.defaultWindow, hop: hop ?? SlidingWindowPredictor.defaultHop
+            ).predict(audio, model: model, source: source)
+        })
 }

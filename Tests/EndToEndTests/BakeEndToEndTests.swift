@@ -207,6 +207,31 @@ struct BakeEndToEndTests {
         #expect(rows.count == 4)
     }
 
+    /// Audio lines through a real model: the tiny wav2vec2 fixture (random weights, so the
+    /// emotions mean nothing, but every step from audio to files runs).
+    @Test func audioLinesWithAModelAreDeterministicAndIncremental() throws {
+        let folder = TestPaths.temporaryDirectory("bake-audio")
+        let audio = TestPaths.fixtures.appendingPathComponent("demo/audio").path
+        try Data("id,character,audio,emotion\na1,mara,\(audio)/dock_01.flac,angry\na2,theo,\(audio)/dock_02.flac,\na3,mara,\(audio)/hold_03.flac,\n".utf8)
+            .write(to: folder.appendingPathComponent("script.csv"))
+        let model = TestPaths.fixtures.appendingPathComponent("models/tiny-wav2vec2-base-dirichlet").path
+        try Data("{\"model\": \"\(model)\", \"formats\": [\"csv\", \"glb\"]}".utf8).write(to: folder.appendingPathComponent("project.json"))
+        let one = try Self.bake(folder, "j1", ["-j", "1"])
+        #expect(one.status == 0, "\(one.standardError)")
+        let two = try Self.bake(folder, "j2", ["-j", "2"])
+        #expect(two.status == 0, "\(two.standardError)")
+        let reference = try Self.snapshot(folder.appendingPathComponent("j1"))
+        #expect(reference.keys.contains("mara/a1.glb"))
+        #expect(try Self.snapshot(folder.appendingPathComponent("j2")) == reference)
+        let manifest = try String(contentsOf: folder.appendingPathComponent("j1/manifest.json"), encoding: .utf8)
+        #expect(manifest.contains("\"identifier\": \"tiny-wav2vec2-base-dirichlet\""))
+        // a1 carries the hint "angry", which dominates its mixture.
+        let report = try String(contentsOf: folder.appendingPathComponent("j1/report.csv"), encoding: .utf8)
+        #expect(report.contains("a1,mara,,\(audio)/dock_01.flac,ok,,3.741,angry"))
+        let again = try Self.bake(folder, "j1", ["--json"])
+        #expect(again.standardOutput.contains("\"event\":\"finished\",\"baked\":0,\"cached\":3,\"failed\":0"))
+    }
+
     /// The README's first bake: the demo script with audio made by espeak-ng.
     @Test func theDemoBakes() throws {
         let output = TestPaths.temporaryDirectory("demo")
