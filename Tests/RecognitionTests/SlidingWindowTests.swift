@@ -54,7 +54,11 @@ struct SlidingWindowTests {
         let predictor = SlidingWindowPredictor(window: 0.8, hop: 0.3)
         let whole = try predictor.predict(try AudioDecoder.read(url), model: model, source: "speech.wav")
         let streamed = try predictor.predict(try AudioStream(url: url, blockFrames: 5_000), model: model, source: "speech.wav")
-        #expect(whole == streamed)
+        // Same windows, same frames; alpha equal up to float rounding (other tests in this process
+        // may change OpenBLAS's thread count, which can move the last bit).
+        #expect(whole.times == streamed.times)
+        #expect(whole.emotions == streamed.emotions)
+        #expect(zip(whole.alpha, streamed.alpha).allSatisfy { abs($0 - $1) <= 1e-5 * max(1, abs($0)) })
         #expect(whole.frameCount == 10)  // 0, 0.3, ... 2.4 s (9 windows) + one ending at 3.3 s
         #expect(whole.emotionCount == 7)
         // Different windows hear different audio.

@@ -14,30 +14,39 @@ public func gemmStrided(
     // With OpenBLAS on one thread (see `RuntimeThreads`), large products are split here into one
     // block of rows (or columns) per kernel thread: two thread pools never compete for the cores.
     if threads > 1, m * n * k >= 1 << 20, openblas_get_num_threads() == 1 {
-        let splitRows = m >= 32 * threads || m >= n
-        let extent = splitRows ? m : n
-        let block = ((extent + threads - 1) / threads + 15) / 16 * 16
-        let parts = (extent + block - 1) / block
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            let start = part * block
-            let count = min(block, extent - start)
-            if splitRows {
-                cblas_sgemm(
-                    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(count), Int32(n), Int32(k), alpha, transposeA ? a + start : a + start * lda, Int32(lda), b, Int32(ldb), beta,
-                    c + start * ldc, Int32(ldc))
-            } else {
-                cblas_sgemm(
-                    CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(count), Int32(k), alpha, a, Int32(lda), transposeB ? b + start * ldb : b + start, Int32(ldb), beta,
-                    c + start, Int32(ldc))
-            }
-        }
+        gemmSplit(parts: threads, a, lda: lda, b, ldb: ldb, c, ldc: ldc, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta)
         return
     }
     cblas_sgemm(
         CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
         Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
+/// The product as `parts` independent sgemms over blocks of rows (or of columns when there are
+/// few rows), run concurrently. Each element's sum is still computed by one sgemm call.
+func gemmSplit(
+    parts threads: Int, _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+    m: Int, n: Int, k: Int, transposeA: Bool, transposeB: Bool, alpha: Float, beta: Float
+) {
+    let splitRows = m >= 32 * threads || m >= n
+    let extent = splitRows ? m : n
+    let block = ((extent + threads - 1) / threads + 15) / 16 * 16
+    let parts = (extent + block - 1) / block
+    DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let start = part * block
+        let count = min(block, extent - start)
+        if splitRows {
+            cblas_sgemm(
+                CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(count), Int32(n), Int32(k), alpha, transposeA ? a + start : a + start * lda, Int32(lda), b, Int32(ldb), beta,
+                c + start * ldc, Int32(ldc))
+        } else {
+            cblas_sgemm(
+                CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                Int32(m), Int32(count), Int32(k), alpha, a, Int32(lda), transposeB ? b + start * ldb : b + start, Int32(ldb), beta,
+                c + start, Int32(ldc))
+        }
+    }
 }
 
 /// y = x W^T + b for every row of x: a linear (fully connected) layer as PyTorch stores it.
