@@ -30,6 +30,7 @@ public struct CharacterSettings: Sendable, Equatable {
 ///   "frameRate": "30",
 ///   "model": "default",
 ///   "emotionHintStrength": 0.5,
+///   "interpolation": "linear", "keyTolerance": 0.002, "postProcessing": {"contrast": 1.5},
 ///   "defaults": {"rig": "arkit52", "smoothing": "film", "intensity": 1.0},
 ///   "characters": {"alice": {"rig": "arkit52", "intensity": 0.8}, "bob": {"rig": "rigs/bob.json"}}
 /// }
@@ -52,6 +53,12 @@ public struct BakeProject: Sendable {
     /// Sliding-window length and hop in seconds for audio lines; nil keeps the predictor's defaults.
     public var window: Double?
     public var hop: Double?
+    /// Key interpolation of every clip.
+    public var interpolation: Interpolation = .linear
+    /// Key reduction tolerance in weight units.
+    public var keyTolerance: Double = ConversionSettings.defaultKeyTolerance
+    /// Emotion post-processing before mapping (contrast, top-k, gains...), as `convert --post`.
+    public var postProcessing = EmotionPostProcessing()
     public var defaults: CharacterSettings
     /// nil: every character uses `defaults`.
     public var characters: [String: CharacterSettings]?
@@ -90,7 +97,10 @@ public struct BakeProject: Sendable {
         let source = url.path
         let root = JSONField(try JSONCodec.parse(contentsOf: url), source: source)
         guard root.value.objectValue != nil else { throw root.fail("expected an object, found \(root.value.kindName)") }
-        let known = ["output", "formats", "frameRate", "model", "emotionHintStrength", "window", "hop", "defaults", "characters"]
+        let known = [
+            "output", "formats", "frameRate", "model", "emotionHintStrength", "window", "hop", "interpolation", "keyTolerance",
+            "postProcessing", "defaults", "characters",
+        ]
         for (key, field) in try root.object() where !known.contains(key) {
             throw field.fail("unknown field (known: \(known.joined(separator: ", ")))", code: "project.field")
         }
@@ -123,6 +133,15 @@ public struct BakeProject: Sendable {
         if let field = try root.optional("emotionHintStrength") { project.emotionHintStrength = try field.double(in: 0...100) }
         if let field = try root.optional("window") { project.window = try field.double(in: 0.05...30) }
         if let field = try root.optional("hop") { project.hop = try field.double(in: 0.01...30) }
+        if let field = try root.optional("interpolation") {
+            let name = try field.string()
+            guard let interpolation = Interpolation(rawValue: name) else {
+                throw field.fail("unknown interpolation \"\(name)\" (use linear, step or cubic)", code: "project.field")
+            }
+            project.interpolation = interpolation
+        }
+        if let field = try root.optional("keyTolerance") { project.keyTolerance = try field.double(in: 0...1) }
+        if let field = try root.optional("postProcessing") { project.postProcessing = try EmotionPostProcessing(json: field) }
         if let field = try root.optional("defaults") {
             project.defaults = try characterSettings(field, base: BakeProject.defaultCharacter)
         }

@@ -1,6 +1,7 @@
 import Common
 import ExportKit
 import Foundation
+import Curves
 import JSONIO
 
 /// Writes what a run (or a merge of shards) leaves beside the line outputs: scene timelines,
@@ -110,6 +111,9 @@ struct BatchOutputWriter {
         object["emotionHintStrength"] = .decimal(project.emotionHintStrength, places: 6)
         object["window"] = project.window.map { .decimal($0, places: 6) } ?? .null
         object["hop"] = project.hop.map { .decimal($0, places: 6) } ?? .null
+        object["interpolation"] = .string(project.interpolation.rawValue)
+        object["keyTolerance"] = .decimal(project.keyTolerance, places: 6)
+        object["postProcessing"] = .object(JSONObject(project.postProcessing.summary.map { (key: $0.key, value: .string($0.value)) }))
         object["defaults"] = character(project.defaults)
         object["characters"] = project.characters.map { characters in
             .object(JSONObject(characters.keys.sorted().map { (key: $0, value: character(characters[$0]!)) }))

@@ -114,6 +114,9 @@ public final class PipelineBaker: LineBaker, @unchecked Sendable {
         }
         var settings = ConversionSettings(rig: rig.0, smoothing: smoothing.0)
         settings.frameRate = project.frameRate
+        settings.interpolation = project.interpolation
+        settings.keyTolerance = project.keyTolerance
+        settings.postProcessing = project.postProcessing
         settings.intensity = character.intensity
         settings.generator = generator
         try settings.validate()
