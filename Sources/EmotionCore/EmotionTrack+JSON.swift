@@ -55,10 +55,8 @@ extension EmotionTrack {
 
         let times: [Double]
         if let timesField = try root.optional("times") {
-            times = try timesField.array().map { field in
-                guard let value = field.value.doubleValue else { throw field.fail("expected a number, found \(field.value.kindName)") }
-                return value  // finiteness and order are checked per frame in `validated`
-            }
+            // Finiteness and order are checked per frame in `validated`.
+            times = try numbers(in: timesField)
         } else if let rateField = try root.optional("frameRate") {
             let rate = try rateField.double()
             guard rate > 0, rate <= 10_000 else { throw rateField.fail("frame rate \(rate) must be in (0, 10000]") }
@@ -75,12 +73,7 @@ extension EmotionTrack {
         var rows: [[Double]] = []
         rows.reserveCapacity(rowFields.count)
         for (frame, rowField) in rowFields.enumerated() {
-            let row = try rowField.array().map { field -> Double in
-                guard let value = field.value.doubleValue else {
-                    throw field.fail("expected a number, found \(field.value.kindName)", code: "track.notNumber")
-                }
-                return value
-            }
+            let row = try numbers(in: rowField)
             if isMixture {
                 guard row.count == canonical.count else {
                     throw EmotionCoreError(
@@ -93,6 +86,22 @@ extension EmotionTrack {
             }
         }
         return try validated(emotions: emotions, times: times, rows: rows, source: source, origin: origin, model: model)
+    }
+
+    /// The numbers of an array field. Tracks hold millions of numbers, so the path of an
+    /// element is only formatted when that element is wrong.
+    private static func numbers(in field: JSONField) throws -> [Double] {
+        guard let items = field.value.arrayValue else { throw field.fail("expected an array, found \(field.value.kindName)") }
+        var result: [Double] = []
+        result.reserveCapacity(items.count)
+        for (index, item) in items.enumerated() {
+            guard let value = item.doubleValue else {
+                throw JSONField(item, source: field.source, path: "\(field.path)[\(index)]")
+                    .fail("expected a number, found \(item.kindName)", code: "track.notNumber")
+            }
+            result.append(value)
+        }
+        return result
     }
 
     /// The track as JSON: times with 6 decimals (microseconds), alpha in shortest

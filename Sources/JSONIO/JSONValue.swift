@@ -1,6 +1,6 @@
 /// A JSON document as a Swift value. Objects keep their keys in file order, and writing keeps
 /// the order given, so output is byte-deterministic.
-public indirect enum JSONValue: Equatable, Sendable {
+public enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case integer(Int64)
