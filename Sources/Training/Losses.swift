@@ -1,17 +1,17 @@
+import EmotionCore
 import Foundation
 import Neural
 
-/// Training targets and losses for an emotion classifier with K outputs.
+/// Training targets for an emotion classifier with K outputs: rows of K probabilities.
 ///
-/// Targets are rows of K probabilities. A single label becomes a one-hot row smoothed onto
-/// the open simplex, y = (1 - epsilon) * onehot + epsilon / K, because the Dirichlet density
-/// is zero or infinite on the simplex's boundary: every component must be > 0.
+/// A single label becomes a one-hot row smoothed onto the open simplex with EmotionCore's
+/// `Dirichlet.smoothedTarget`, y = (1 - epsilon) * onehot + epsilon / K, because the Dirichlet
+/// density is zero or infinite on the simplex's boundary: every component must be > 0.
 public enum Targets {
-    /// (1 - smoothing) * onehot(label) + smoothing / K; smoothing in (0, 1) keeps every entry > 0.
     public static func smoothedOneHot(label: Int, classes: Int, smoothing: Double) -> [Double] {
-        var row = [Double](repeating: smoothing / Double(classes), count: classes)
-        row[label] += 1 - smoothing
-        return row
+        var row = [Double](repeating: 0, count: classes)
+        row[label] = 1
+        return Dirichlet.smoothedTarget(row, epsilon: smoothing)
     }
 }
 
@@ -26,8 +26,9 @@ extension Tape {
     /// Mean over the batch of the Dirichlet negative log-likelihood of the target mixtures,
     /// with a0 = sum(alpha):
     ///   -log Dir(y | alpha) = -lgamma(a0) + sum_i lgamma(alpha_i) - sum_i (alpha_i - 1) log y_i,
-    /// alpha = x^2 + 1e-6. Gradient: dNLL/dalpha_i = digamma(alpha_i) - digamma(a0) - log y_i,
-    /// dalpha_i/dx_i = 2 x_i. Computed in Double; every target entry must be > 0.
+    /// alpha = x^2 + 1e-6 (EmotionCore's `Dirichlet.logDensity`). Gradient:
+    /// dNLL/dalpha_i = digamma(alpha_i) - digamma(a0) - log y_i, dalpha_i/dx_i = 2 x_i.
+    /// Computed in Double; every target entry must be > 0.
     // outputs: (N, K), targets: N rows of K -> scalar
     public func dirichletNegativeLogLikelihood(_ outputs: Variable, targets: [[Double]]) -> Variable {
         let (batch, classes) = (outputs.shape[0], outputs.shape[1])
@@ -38,12 +39,10 @@ extension Tape {
             var alphas = [Double](repeating: 0, count: classes)
             for i in 0..<classes { alphas[i] = DirichletHead.alpha(outputs.value[n * classes + i]) }
             let sum = alphas.reduce(0, +)
-            var nll = -SpecialFunctions.logGamma(sum)
-            let digammaSum = SpecialFunctions.digamma(sum)
+            let nll = -Dirichlet.logDensity(targets[n], alpha: alphas)
+            let digammaSum = Dirichlet.digamma(sum)
             for i in 0..<classes {
-                let logTarget = log(targets[n][i])
-                nll += SpecialFunctions.logGamma(alphas[i]) - (alphas[i] - 1) * logTarget
-                let dAlpha = SpecialFunctions.digamma(alphas[i]) - digammaSum - logTarget
+                let dAlpha = Dirichlet.digamma(alphas[i]) - digammaSum - log(targets[n][i])
                 gradient[n * classes + i] = Float(dAlpha * 2 * Double(outputs.value[n * classes + i]) / Double(batch))
             }
             total += nll
