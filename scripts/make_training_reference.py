@@ -197,3 +197,68 @@ with open(path, "w", newline="\n") as f:
               indent=None, separators=(",", ":"))
     f.write("\n")
 print("wrote", path, len(cases), "cases")
+
+
+# --- the compact model: a tiny random one, saved as a model directory, with PyTorch's outputs
+import sys
+
+import numpy as np
+from safetensors.torch import save_file
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compact_model_torch as cm  # noqa: E402
+
+torch.set_default_dtype(torch.float32)
+torch.manual_seed(7)
+tiny = os.path.join(root, "Fixtures", "training", "compact-tiny")
+os.makedirs(tiny, exist_ok=True)
+config = {
+    "model_type": "emobake-compact", "format_version": 1,
+    "emotions": ["neutral", "happy", "sad", "angry", "fear", "disgust", "surprise"],
+    "sample_rate": 16000, "head": "dirichlet", "softmax_concentration": 10, "channels": [4, 6, 8],
+    "convolutions_per_block": [1, 2, 1], "dropout": 0.3,
+    "features": {"fft_size": 512, "window_length": 400, "hop_length": 160, "mel_bins": 24, "min_frequency": 20,
+                 "max_frequency": 8000, "log_floor": 1e-6, "trim_decibels": 40, "trim_margin": 0.15},
+}
+model = cm.CompactNet(config)
+with torch.no_grad():  # non-trivial batch-norm statistics and affine parameters
+    for name, tensor in model.state_dict().items():
+        if name.endswith("running_mean") or name.endswith("norm.bias"):
+            tensor.copy_(torch.randn_like(tensor) * 0.2)
+        elif name.endswith("running_var") or name.endswith("norm.weight"):
+            tensor.copy_(torch.rand_like(tensor) + 0.5)
+        elif name == "classifier.bias":
+            tensor.copy_(torch.randn_like(tensor) * 0.5 + 1)
+model.eval()
+state = {k: v.contiguous() for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")}
+save_file(state, os.path.join(tiny, "model.safetensors"), metadata={"format": "pt", "identifier": "compact-tiny-fixture"})
+with open(os.path.join(tiny, "config.json"), "w") as f:
+    json.dump(config, f, indent=2)
+    f.write("\n")
+
+
+def test_signal(count):
+    """Silence, a two-tone burst with a deterministic buzz, silence (same formula in the Swift test)."""
+    n = np.arange(count)
+    tone = 0.5 * np.sin(2 * np.pi * 440 * n / 16000) + 0.25 * np.sin(2 * np.pi * 3000 * n / 16000 + 0.3)
+    buzz = 0.02 * (((n * 7919) % 101) - 50) / 50.0
+    envelope = ((n >= count // 4) & (n < 3 * count // 4)).astype(np.float64)
+    return ((tone + buzz) * envelope + 0.0005 * np.sin(2 * np.pi * 50 * n / 16000)).astype(np.float32)
+
+
+signals = {}
+for count in [8000, 19200, 2000]:
+    samples = test_signal(count)
+    x, frames = cm.clip_input(samples, config)
+    with torch.no_grad():
+        outputs = model(x, [frames])
+    lo, hi = cm.speech_range(samples, config)
+    signals[str(count)] = {"speechRange": [int(lo), int(hi)], "frames": frames,
+                           "features": [float("%.7g" % v) for v in x[0, 0].reshape(-1).tolist()],
+                           "featureShape": list(x[0, 0].shape),
+                           "outputs": [float("%.9g" % v) for v in outputs[0].tolist()],
+                           "alpha": [float("%.9g" % v) for v in cm.alpha(config, outputs)[0].tolist()]}
+with open(os.path.join(tiny, "reference.json"), "w", newline="\n") as f:
+    json.dump({"generator": "scripts/make_training_reference.py", "signals": signals}, f, separators=(",", ":"))
+    f.write("\n")
+print("wrote", tiny)

@@ -1,6 +1,7 @@
 import EmotionCore
 import Foundation
 import Neural
+import Recognition
 
 /// Training targets for an emotion classifier with K outputs: rows of K probabilities.
 ///
@@ -13,13 +14,6 @@ public enum Targets {
         row[label] = 1
         return Dirichlet.smoothedTarget(row, epsilon: smoothing)
     }
-}
-
-/// The Dirichlet head of the paper (arXiv 2508.14920): alpha = x^2 + 1e-6 from raw outputs x.
-public enum DirichletHead {
-    public static let floor: Double = 1e-6
-
-    @inline(__always) public static func alpha(_ x: Float) -> Double { Double(x) * Double(x) + floor }
 }
 
 extension Tape {
@@ -37,7 +31,7 @@ extension Tape {
         var gradient = [Float](repeating: 0, count: outputs.count)
         for n in 0..<batch {
             var alphas = [Double](repeating: 0, count: classes)
-            for i in 0..<classes { alphas[i] = DirichletHead.alpha(outputs.value[n * classes + i]) }
+            for i in 0..<classes { alphas[i] = CompactModelConfiguration.Head.dirichletAlpha(outputs.value[n * classes + i]) }
             let sum = alphas.reduce(0, +)
             let nll = -Dirichlet.logDensity(targets[n], alpha: alphas)
             let digammaSum = Dirichlet.digamma(sum)
@@ -61,7 +55,7 @@ extension Tape {
         var gradient = [Float](repeating: 0, count: outputs.count)
         for n in 0..<batch {
             var alphas = [Double](repeating: 0, count: classes)
-            for i in 0..<classes { alphas[i] = DirichletHead.alpha(outputs.value[n * classes + i]) }
+            for i in 0..<classes { alphas[i] = CompactModelConfiguration.Head.dirichletAlpha(outputs.value[n * classes + i]) }
             let sum = alphas.reduce(0, +)
             let targetSum = targets[n].reduce(0, +)
             for i in 0..<classes {
