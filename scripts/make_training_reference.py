@@ -190,10 +190,29 @@ case("compactNetwork",
      {"x": x, "w1": w1, "b1": b1, "g1": g1, "be1": be1, "w2": w2, "b2": b2, "g2": g2, "be2": be2, "wl": wl, "bl": bl},
      loss, {"validWidths": valid, "targets": targets.tolist()})
 
+# AdamW: three steps with given gradients and learning rates, decay on one parameter only
+w0 = torch.tensor(torch.randn(2, 3).numpy().round(6))
+b0 = torch.tensor(torch.randn(3).numpy().round(6))
+w, b = w0.clone().requires_grad_(True), b0.clone().requires_grad_(True)
+optimizer = torch.optim.AdamW([{"params": [w], "weight_decay": 0.01}, {"params": [b], "weight_decay": 0.0}],
+                               lr=1.0, betas=(0.9, 0.999), eps=1e-8)
+steps = []
+for rate in [0.01, 0.02, 0.005]:
+    gw = torch.tensor(torch.randn(2, 3).numpy().round(6))
+    gb = torch.tensor(torch.randn(3).numpy().round(6))
+    for group in optimizer.param_groups:
+        group["lr"] = rate
+    w.grad, b.grad = gw.clone(), gb.clone()
+    optimizer.step()
+    steps.append({"rate": rate, "gradients": {"w": pack(gw), "b": pack(gb)},
+                  "after": {"w": pack(w), "b": pack(b)}})
+adamw_reference = {"initial": {"w": pack(w0), "b": pack(b0)}, "steps": steps}
+
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 path = os.path.join(root, "Fixtures", "training", "autograd-reference.json")
 with open(path, "w", newline="\n") as f:
-    json.dump({"generator": "scripts/make_training_reference.py", "torch": torch.__version__, "cases": cases}, f,
+    json.dump({"generator": "scripts/make_training_reference.py", "torch": torch.__version__, "cases": cases,
+               "adamw": adamw_reference}, f,
               indent=None, separators=(",", ":"))
     f.write("\n")
 print("wrote", path, len(cases), "cases")
