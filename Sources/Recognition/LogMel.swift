@@ -33,7 +33,7 @@ public struct LogMelSettings: Sendable, Equatable {
 /// no area normalisation: torchaudio's `melscale_fbanks(norm=None, mel_scale="htk")`), and the
 /// result is log(power + floor). Clips shorter than fftSize/2 + 1 samples are zero-padded
 /// first (reflection needs that many).
-public final class LogMelExtractor: @unchecked Sendable {
+public final class LogMelExtractor: Sendable {
     public let settings: LogMelSettings
     /// Periodic Hann window placed in an fftSize frame.
     let window: [Float]
@@ -97,12 +97,24 @@ public final class LogMelExtractor: @unchecked Sendable {
         let frames = 1 + length / hop
         let bins = binCount
         var power = [Float](repeating: 0, count: frames * bins)
-        var frame = [Float](repeating: 0, count: n)
-        var real = [Float](repeating: 0, count: bins), imaginary = [Float](repeating: 0, count: bins)
-        for t in 0..<frames {
-            for i in 0..<n { frame[i] = padded[t * hop + i] * window[i] }
-            fft.forward(frame, real: &real, imaginary: &imaginary)
-            for k in 0..<bins { power[t * bins + k] = real[k] * real[k] + imaginary[k] * imaginary[k] }
+        // frame (n) | real (bins) | imaginary (bins) | FFT scratch (n)
+        var scratch = [Float](repeating: 0, count: 2 * n + 2 * bins)
+        padded.withUnsafeBufferPointer { paddedBuffer in
+            window.withUnsafeBufferPointer { windowBuffer in
+                scratch.withUnsafeMutableBufferPointer { scratchBuffer in
+                    power.withUnsafeMutableBufferPointer { powerBuffer in
+                        let frame = scratchBuffer.baseAddress!
+                        let real = frame + n, imaginary = real + bins, work = imaginary + bins
+                        for t in 0..<frames {
+                            let source = paddedBuffer.baseAddress! + t * hop
+                            for i in 0..<n { frame[i] = source[i] * windowBuffer[i] }
+                            fft.forward(frame, real: real, imaginary: imaginary, scratch: work)
+                            let row = powerBuffer.baseAddress! + t * bins
+                            for k in 0..<bins { row[k] = real[k] * real[k] + imaginary[k] * imaginary[k] }
+                        }
+                    }
+                }
+            }
         }
         var mel = [Float](repeating: 0, count: frames * settings.melBins)
         power.withUnsafeBufferPointer { p in
@@ -178,13 +190,14 @@ public final class LogMelExtractor: @unchecked Sendable {
 }
 
 /// Radix-2 FFT of a real frame (size a power of two), through a complex FFT of half the size:
-/// z_j = x_2j + i x_2j+1, Z = FFT(z), then X_k = (Z_k + conj Z_{N/2-k})/2 - i/2 W^k (Z_k - conj Z_{N/2-k}).
-final class RealFFT {
+/// z_j = x_2j + i x_2j+1, Z = FFT(z), then X_k = E_k + W^k O_k with
+/// E_k = (Z_k + conj Z_{N/2-k}) / 2 and O_k = -i (Z_k - conj Z_{N/2-k}) / 2, W = e^{-2 pi i / N}.
+/// Immutable tables only: one instance serves many threads; scratch is the caller's.
+final class RealFFT: Sendable {
     let size: Int
     private let half: Int
     private let cosines: [Float], sines: [Float]  // twiddles e^{-2 pi i k / size}, k < size/2
     private let bitReversed: [Int]
-    private var zr: [Float], zi: [Float]
 
     init(size: Int) {
         precondition(size >= 4 && size & (size - 1) == 0, "RealFFT: size must be a power of two")
@@ -199,43 +212,55 @@ final class RealFFT {
             for b in 0..<bits where index & (1 << b) != 0 { reversed |= 1 << (bits - 1 - b) }
             return reversed
         }
-        zr = [Float](repeating: 0, count: half)
-        zi = [Float](repeating: 0, count: half)
     }
 
-    /// Bins 0...size/2 of the DFT of `input` (size values).
-    func forward(_ input: [Float], real: inout [Float], imaginary: inout [Float]) {
-        for j in 0..<half {
-            let r = bitReversed[j]
-            zr[r] = input[2 * j]
-            zi[r] = input[2 * j + 1]
-        }
-        // Complex FFT of size `half`; the twiddle for length L at step k is W_size^(k * size / L).
-        var length = 2
-        while length <= half {
-            let stride = size / length
-            for start in Swift.stride(from: 0, to: half, by: length) {
-                for k in 0..<(length / 2) {
-                    let wr = cosines[k * stride], wi = sines[k * stride]
-                    let a = start + k, b = a + length / 2
-                    let tr = zr[b] * wr - zi[b] * wi
-                    let ti = zr[b] * wi + zi[b] * wr
-                    zr[b] = zr[a] - tr
-                    zi[b] = zi[a] - ti
-                    zr[a] += tr
-                    zi[a] += ti
+    /// Bins 0...size/2 of the DFT of `input` (size values) into real/imaginary (size/2 + 1
+    /// each); `scratch` holds at least `size` floats.
+    func forward(
+        _ input: UnsafePointer<Float>, real: UnsafeMutablePointer<Float>, imaginary: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
+        let half = self.half
+        let zr = scratch, zi = scratch + half
+        cosines.withUnsafeBufferPointer { cosinesBuffer in
+            sines.withUnsafeBufferPointer { sinesBuffer in
+                bitReversed.withUnsafeBufferPointer { reversedBuffer in
+                    let (cs, sn, rv) = (cosinesBuffer.baseAddress!, sinesBuffer.baseAddress!, reversedBuffer.baseAddress!)
+                    for j in 0..<half {
+                        zr[rv[j]] = input[2 * j]
+                        zi[rv[j]] = input[2 * j + 1]
+                    }
+                    // Complex FFT of size `half`; the twiddle for length L at step k is W_size^(k * size / L).
+                    var length = 2
+                    while length <= half {
+                        let stride = size / length
+                        let span = length / 2
+                        var start = 0
+                        while start < half {
+                            for k in 0..<span {
+                                let wr = cs[k * stride], wi = sn[k * stride]
+                                let a = start + k, b = a + span
+                                let tr = zr[b] * wr - zi[b] * wi
+                                let ti = zr[b] * wi + zi[b] * wr
+                                zr[b] = zr[a] - tr
+                                zi[b] = zi[a] - ti
+                                zr[a] += tr
+                                zi[a] += ti
+                            }
+                            start += length
+                        }
+                        length *= 2
+                    }
+                    for k in 0...half {
+                        let a = k % half, b = (half - k) % half
+                        let er = 0.5 * (zr[a] + zr[b]), ei = 0.5 * (zi[a] - zi[b])
+                        let odr = 0.5 * (zi[a] + zi[b]), odi = -0.5 * (zr[a] - zr[b])
+                        let wr: Float = k < half ? cs[k] : -1, wi: Float = k < half ? sn[k] : 0
+                        real[k] = er + wr * odr - wi * odi
+                        imaginary[k] = ei + wr * odi + wi * odr
+                    }
                 }
             }
-            length *= 2
-        }
-        for k in 0...half {
-            let a = k % half, b = (half - k) % half
-            // E_k = (Z_k + conj Z_{h-k}) / 2, O_k = -i (Z_k - conj Z_{h-k}) / 2
-            let er = 0.5 * (zr[a] + zr[b]), ei = 0.5 * (zi[a] - zi[b])
-            let or = 0.5 * (zi[a] + zi[b]), oi = -0.5 * (zr[a] - zr[b])
-            let wr = k < half ? cosines[k] : -1, wi = k < half ? sines[k] : 0
-            real[k] = er + wr * or - wi * oi
-            imaginary[k] = ei + wr * oi + wi * or
         }
     }
 }

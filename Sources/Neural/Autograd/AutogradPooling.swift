@@ -12,6 +12,21 @@ extension AutogradKernels {
             for plane in range {
                 let source = x + plane * height * width
                 let destination = output + plane * outH * outW
+                if kh == 2 && kw == 2 {
+                    // The common 2x2 window, unrolled; the first maximum in row-major order wins.
+                    for y in 0..<outH {
+                        let top = source + 2 * y * width, bottom = top + width
+                        for x in 0..<outW {
+                            var best = top[2 * x], offset = 2 * y * width + 2 * x
+                            if top[2 * x + 1] > best { best = top[2 * x + 1]; offset = 2 * y * width + 2 * x + 1 }
+                            if bottom[2 * x] > best { best = bottom[2 * x]; offset = (2 * y + 1) * width + 2 * x }
+                            if bottom[2 * x + 1] > best { best = bottom[2 * x + 1]; offset = (2 * y + 1) * width + 2 * x + 1 }
+                            destination[y * outW + x] = best
+                            winners?[plane * outH * outW + y * outW + x] = Int32(offset)
+                        }
+                    }
+                    continue
+                }
                 for y in 0..<outH {
                     for x in 0..<outW {
                         var best = -Float.infinity

@@ -1,0 +1,238 @@
+import Common
+import Foundation
+import JSONIO
+import Neural
+import Recognition
+
+/// Settings of a Stage 1 classifier training run (the defaults are the shipped model's).
+public struct ClassifierTrainingSettings: Sendable, Equatable {
+    public enum Loss: String, CaseIterable, Sendable {
+        /// The paper's Dirichlet head and NLL (plus `meanCrossEntropyWeight` times the
+        /// cross-entropy of the Dirichlet mean, see `ClassifierTrainer`).
+        case dirichlet
+        /// Softmax head and cross-entropy: the baseline.
+        case ce
+    }
+
+    public var loss: Loss = .dirichlet
+    public var epochs = 35
+    public var batchSize = 32
+    public var peakRate = 2e-3
+    public var warmupEpochs = 3
+    public var weightDecay = 1e-2
+    public var clipNorm = 5.0
+    public var seed: UInt64 = 1
+    /// Dirichlet targets: one-hot labels smoothed to (1 - s) onehot + s / K.
+    public var labelSmoothing = 0.1
+    /// Dirichlet: weight of the mean cross-entropy term added to the NLL (0 = pure NLL).
+    public var meanCrossEntropyWeight = 1.0
+    /// Dirichlet: the first epochs train the mean cross-entropy alone (a warm start).
+    public var warmStartEpochs = 0
+    /// Speed variants precomputed for speed perturbation (1 is the original).
+    public var speeds = [0.9, 0.95, 1.0, 1.05, 1.1]
+    public var augmentation = AugmentationSettings()
+    public var threads = 2
+
+    public init() {}
+
+    /// Everything that changes the result, as text: a resumed run must match it.
+    var fingerprintText: String {
+        let a = augmentation
+        return [
+            "loss=\(loss.rawValue)", "epochs=\(epochs)", "batch=\(batchSize)", "rate=\(peakRate)", "warmup=\(warmupEpochs)",
+            "decay=\(weightDecay)", "clip=\(clipNorm)", "seed=\(seed)", "smoothing=\(labelSmoothing)",
+            "meanCE=\(meanCrossEntropyWeight)", "warmStart=\(warmStartEpochs)", "speeds=\(speeds)",
+            "augment=\(a.speedProbability),\(a.gainDecibels),\(a.noiseProbability),\(a.noiseSNR),\(a.frequencyMasks),\(a.frequencyMaskWidth),\(a.timeMasks),\(a.timeMaskWidth),\(a.cropFrames)",
+            "threads=\(threads)",
+        ].joined(separator: ";")
+    }
+}
+
+/// One epoch's figures.
+public struct EpochReport: Sendable, Equatable {
+    public var epoch: Int
+    public var loss: Double
+    public var trainAccuracy: Double
+    public var learningRate: Double
+    public var seconds: Double
+    public var validation: ClassifierMetrics?
+    /// Accuracy, UA and mixture MAE of an epoch read back from a checkpoint (whose full
+    /// metrics are not stored).
+    public var restoredValidation: (accuracy: Double, unweightedAccuracy: Double, mixtureMAE: Double)?
+
+    public init(epoch: Int, loss: Double, trainAccuracy: Double, learningRate: Double, seconds: Double, validation: ClassifierMetrics?) {
+        self.epoch = epoch
+        self.loss = loss
+        self.trainAccuracy = trainAccuracy
+        self.learningRate = learningRate
+        self.seconds = seconds
+        self.validation = validation
+    }
+
+    /// Validation accuracy, UA and mixture MAE, from the metrics or a checkpoint.
+    public var validationSummary: (accuracy: Double, unweightedAccuracy: Double, mixtureMAE: Double)? {
+        if let validation { return (validation.accuracy, validation.unweightedAccuracy, validation.mixtureMAE) }
+        return restoredValidation
+    }
+
+    public static func == (a: EpochReport, b: EpochReport) -> Bool {
+        a.epoch == b.epoch && a.loss == b.loss && a.trainAccuracy == b.trainAccuracy && a.learningRate == b.learningRate
+            && a.validation == b.validation
+    }
+
+    public var json: JSONValue {
+        var object = JSONObject([
+            ("epoch", .integer(Int64(epoch))),
+            ("loss", .decimal(loss, places: 5)),
+            ("train_accuracy", .decimal(trainAccuracy, places: 4)),
+            ("learning_rate", .decimal(learningRate, places: 7)),
+            ("seconds", .decimal(seconds, places: 1)),
+        ])
+        if let summary = validationSummary {
+            object["validation_accuracy"] = .decimal(summary.accuracy, places: 4)
+            object["validation_unweighted_accuracy"] = .decimal(summary.unweightedAccuracy, places: 4)
+            object["validation_mixture_mae"] = .decimal(summary.mixtureMAE, places: 4)
+        }
+        return .object(object)
+    }
+}
+
+/// Trains the compact model on a feature bank: AdamW, warm-up + cosine schedule, gradient
+/// clipping, augmentation, a validation pass after each epoch, checkpoints and resume.
+///
+/// The Dirichlet head needs care (see MODEL-NOTES): the NLL of smoothed one-hot targets can be
+/// lowered by making every prediction sparse whatever the input, so on its own it learns
+/// slowly and can ignore classes. The loss here is
+///   NLL(y_smoothed | alpha) + w * CE(onehot, alpha / sum alpha),
+/// where the second term, the cross-entropy of the Dirichlet mean, pushes the mean toward the
+/// label as a classifier's loss does while the NLL shapes the concentration. The classifier
+/// bias starts at 1 so alpha starts near 1 with a non-zero gradient. Optionally the first
+/// `warmStartEpochs` use the mean cross-entropy alone.
+///
+/// Runs are deterministic: one seed drives the initial weights, the data order, augmentation
+/// and dropout; with the same thread count the result is bit-identical, also across a resume.
+public final class ClassifierTrainer {
+    public let configuration: CompactModelConfiguration
+    public let settings: ClassifierTrainingSettings
+    public let network: CompactNetwork
+    public let optimizer: AdamW
+    public let schedule: WarmupCosineSchedule
+    public internal(set) var completedEpochs = 0
+    public internal(set) var history: [EpochReport] = []
+    /// Drives shuffling and augmentation.
+    var dataRandom: SeededRandom
+    var dropoutRandom: SeededRandom
+    let train: BatchMaker
+    let validation: BatchMaker?
+    let workspace = AutogradWorkspace()
+    /// Identifies settings + configuration + data, so that a checkpoint resumes only the run it came from.
+    public let fingerprint: String
+
+    public var stepsPerEpoch: Int { (train.bank.clips.count + settings.batchSize - 1) / settings.batchSize }
+
+    public init(
+        configuration: CompactModelConfiguration, settings: ClassifierTrainingSettings, train: FeatureBank,
+        validation: FeatureBank?, dataDescription: String
+    ) {
+        precondition(!train.clips.isEmpty, "ClassifierTrainer: no training clips")
+        self.configuration = configuration
+        self.settings = settings
+        var initRandom = SeededRandom(seed: settings.seed)
+        network = CompactNetwork(configuration: configuration, random: &initRandom)
+        var adam = AdamW.Settings()
+        adam.weightDecay = Float(settings.weightDecay)
+        optimizer = AdamW(parameters: network.parameters, settings: adam)
+        dataRandom = SeededRandom(seed: settings.seed &+ 0x5EED_0001)
+        dropoutRandom = SeededRandom(seed: settings.seed &+ 0x5EED_0002)
+        let extractor = LogMelExtractor(settings: configuration.features)
+        self.train = BatchMaker(bank: train, extractor: extractor, augmentation: settings.augmentation, minimumFrames: configuration.timeReduction)
+        var plain = AugmentationSettings.none
+        plain.cropFrames = 0
+        self.validation = validation.map { BatchMaker(bank: $0, extractor: extractor, augmentation: plain, minimumFrames: configuration.timeReduction) }
+        let steps = (train.clips.count + settings.batchSize - 1) / settings.batchSize
+        schedule = WarmupCosineSchedule(peak: settings.peakRate, warmupSteps: settings.warmupEpochs * steps, totalSteps: settings.epochs * steps)
+        let configText = (try? JSONCodec.serialize(configuration.json, style: .compact)) ?? ""
+        fingerprint = SHA256.hex(of: settings.fingerprintText + "\n" + configText + "\n" + dataDescription)
+        AutogradThreads.count = max(1, settings.threads)
+        AutogradMemory.keepFreedBuffers()
+        setBLASThreads(settings.threads)
+    }
+
+    /// The loss of one batch of raw outputs.
+    func loss(_ tape: Tape, outputs: Variable, labels: [Int]) -> Variable {
+        let classes = configuration.emotions.count
+        let oneHot = labels.map { label in (0..<classes).map { $0 == label ? 1.0 : 0.0 } }
+        switch settings.loss {
+        case .ce:
+            return tape.crossEntropy(outputs, targets: oneHot)
+        case .dirichlet:
+            let meanCE = tape.dirichletMeanCrossEntropy(outputs, targets: oneHot)
+            if completedEpochs < settings.warmStartEpochs { return meanCE }
+            let smoothed = labels.map { Targets.smoothedOneHot(label: $0, classes: classes, smoothing: settings.labelSmoothing) }
+            let nll = tape.dirichletNegativeLogLikelihood(outputs, targets: smoothed)
+            guard settings.meanCrossEntropyWeight > 0 else { return nll }
+            return tape.weightedSum(nll, 1, meanCE, Float(settings.meanCrossEntropyWeight))
+        }
+    }
+
+    /// Trains one epoch, validates, and returns its report. `progress(batch, batches)` is
+    /// called after each batch.
+    @discardableResult
+    public func runEpoch(progress: ((Int, Int) -> Void)? = nil) -> EpochReport {
+        let start = Date()
+        var order = Array(train.bank.clips.indices)
+        dataRandom.shuffle(&order)
+        var totalLoss = 0.0, correct = 0, seen = 0
+        var lastRate = 0.0
+        let batches = stepsPerEpoch
+        for batchIndex in 0..<batches {
+            let indices = Array(order[(batchIndex * settings.batchSize)..<min(order.count, (batchIndex + 1) * settings.batchSize)])
+            let batch = train.batch(indices, augment: true, random: &dataRandom)
+            let tape = Tape()
+            optimizer.zeroGradients()
+            let outputs = network.forward(tape, features: batch.features, validFrames: batch.validFrames, workspace: workspace, dropoutRandom: &dropoutRandom)
+            let lossValue = loss(tape, outputs: outputs, labels: batch.labels)
+            tape.backward(from: lossValue)
+            optimizer.clipGradients(maximum: settings.clipNorm)
+            lastRate = schedule.rate(step: optimizer.step)
+            optimizer.update(rate: Float(lastRate))
+            totalLoss += Double(lossValue.value[0]) * Double(indices.count)
+            let classes = configuration.emotions.count
+            for (n, label) in batch.labels.enumerated() {
+                let alpha = network.alpha(fromOutputs: outputs.value[(n * classes)..<((n + 1) * classes)])
+                var best = 0
+                for i in 1..<classes where alpha[i] > alpha[best] { best = i }
+                if best == label { correct += 1 }
+            }
+            seen += indices.count
+            progress?(batchIndex + 1, batches)
+        }
+        completedEpochs += 1
+        let report = EpochReport(
+            epoch: completedEpochs, loss: totalLoss / Double(seen), trainAccuracy: Double(correct) / Double(seen),
+            learningRate: lastRate, seconds: Date().timeIntervalSince(start), validation: validate())
+        history.append(report)
+        return report
+    }
+
+    /// Scores every validation clip whole (no crop, no augmentation), as `emobake eval` does.
+    public func validate() -> ClassifierMetrics? {
+        guard let validation, !validation.bank.clips.isEmpty else { return nil }
+        var alphas: [[Double]] = []
+        var labels: [Int] = []
+        var unused = SeededRandom(seed: 0)
+        for index in validation.bank.clips.indices {
+            let batch = validation.batch([index], augment: false, random: &unused)
+            let outputs = network.forward(
+                Tape.inference(), features: batch.features, validFrames: batch.validFrames, workspace: workspace, dropoutRandom: &unused)
+            alphas.append(network.alpha(fromOutputs: outputs.value[...]))
+            labels.append(batch.labels[0])
+        }
+        return ClassifierMetrics(alphas: alphas, labels: labels, emotions: configuration.emotions)
+    }
+
+    /// The trained model as it stands.
+    public func model(identifier: String = "emobake-compact-v1") -> CompactModel {
+        CompactModel(network: network, identifier: identifier)
+    }
+}
