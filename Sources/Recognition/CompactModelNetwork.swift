@@ -109,7 +109,7 @@ public final class CompactNetwork {
         for block in layers {
             for layer in block {
                 h = tape.convolution2D(h, weight: layer.weight, bias: nil, padding: (1, 1), workspace: workspace)
-                h = tape.relu(tape.batchNorm(h, gamma: layer.gamma, beta: layer.beta, statistics: layer.statistics))
+                h = tape.batchNorm(h, gamma: layer.gamma, beta: layer.beta, statistics: layer.statistics, relu: true)
             }
             h = tape.maxPool2D(h)
         }

@@ -34,7 +34,7 @@ extension ClassifierTrainer {
                 ("optimizer_step", .integer(Int64(optimizer.step))),
                 ("data_random", .array(dataRandom.words.map { .string(String($0, radix: 16)) })),
                 ("dropout_random", .array(dropoutRandom.words.map { .string(String($0, radix: 16)) })),
-                ("history", .array(history.map(\.json))),
+                ("history", .array(history.map { $0.json(precise: true) })),
             ]))
         try AtomicFile.write(try JSONCodec.serialize(state), to: directory.appendingPathComponent(Self.checkpointState))
     }

@@ -80,10 +80,12 @@ public struct EpochReport: Sendable, Equatable {
             && a.validation == b.validation
     }
 
-    public var json: JSONValue {
+    /// The figures with fixed decimals (training.json); `precise` keeps the loss exactly
+    /// (checkpoints, so that a resumed run's history equals an uninterrupted one's).
+    public func json(precise: Bool = false) -> JSONValue {
         var object = JSONObject([
             ("epoch", .integer(Int64(epoch))),
-            ("loss", .decimal(loss, places: 5)),
+            ("loss", precise ? .number(loss) : .decimal(loss, places: 5)),
             ("train_accuracy", .decimal(trainAccuracy, places: 4)),
             ("learning_rate", .decimal(learningRate, places: 7)),
             ("seconds", .decimal(seconds, places: 1)),
@@ -128,7 +130,13 @@ public final class ClassifierTrainer {
     /// Identifies settings + configuration + data, so that a checkpoint resumes only the run it came from.
     public let fingerprint: String
 
-    public var stepsPerEpoch: Int { (train.bank.clips.count + settings.batchSize - 1) / settings.batchSize }
+    /// Batches per epoch, as `epochBatches` cuts them (groups of 8 batches, then the rest).
+    public var stepsPerEpoch: Int { Self.steps(clips: train.bank.clips.count, batchSize: settings.batchSize) }
+
+    static func steps(clips: Int, batchSize: Int) -> Int {
+        let group = batchSize * 8
+        return clips / group * 8 + (clips % group + batchSize - 1) / batchSize
+    }
 
     public init(
         configuration: CompactModelConfiguration, settings: ClassifierTrainingSettings, train: FeatureBank,
@@ -149,13 +157,12 @@ public final class ClassifierTrainer {
         var plain = AugmentationSettings.none
         plain.cropFrames = 0
         self.validation = validation.map { BatchMaker(bank: $0, extractor: extractor, augmentation: plain, minimumFrames: configuration.timeReduction) }
-        let steps = (train.clips.count + settings.batchSize - 1) / settings.batchSize
+        let steps = Self.steps(clips: train.clips.count, batchSize: settings.batchSize)
         schedule = WarmupCosineSchedule(peak: settings.peakRate, warmupSteps: settings.warmupEpochs * steps, totalSteps: settings.epochs * steps)
         let configText = (try? JSONCodec.serialize(configuration.json, style: .compact)) ?? ""
         fingerprint = SHA256.hex(of: settings.fingerprintText + "\n" + configText + "\n" + dataDescription)
-        AutogradThreads.count = max(1, settings.threads)
+        AutogradThreads.useForTraining(settings.threads)
         AutogradMemory.keepFreedBuffers()
-        setBLASThreads(settings.threads)
     }
 
     /// The loss of one batch of raw outputs.
@@ -180,13 +187,11 @@ public final class ClassifierTrainer {
     @discardableResult
     public func runEpoch(progress: ((Int, Int) -> Void)? = nil) -> EpochReport {
         let start = Date()
-        var order = Array(train.bank.clips.indices)
-        dataRandom.shuffle(&order)
+        let batchList = epochBatches()
         var totalLoss = 0.0, correct = 0, seen = 0
         var lastRate = 0.0
-        let batches = stepsPerEpoch
-        for batchIndex in 0..<batches {
-            let indices = Array(order[(batchIndex * settings.batchSize)..<min(order.count, (batchIndex + 1) * settings.batchSize)])
+        let batches = batchList.count
+        for (batchIndex, indices) in batchList.enumerated() {
             let batch = train.batch(indices, augment: true, random: &dataRandom)
             let tape = Tape()
             optimizer.zeroGradients()
@@ -213,6 +218,33 @@ public final class ClassifierTrainer {
             learningRate: lastRate, seconds: Date().timeIntervalSince(start), validation: validate())
         history.append(report)
         return report
+    }
+
+    /// The epoch's batches: clips shuffled, then sorted by length within groups of 8 batches
+    /// and cut into batches, whose order is shuffled again. Clips of similar length share a
+    /// batch, so little is padded (padding costs compute and dilutes batch-norm statistics),
+    /// while each group still mixes random clips.
+    func epochBatches() -> [[Int]] {
+        var order = Array(train.bank.clips.indices)
+        dataRandom.shuffle(&order)
+        let original = train.bank.speeds.firstIndex(of: 1) ?? 0
+        let group = settings.batchSize * 8
+        var batches: [[Int]] = []
+        var start = 0
+        while start < order.count {
+            let members = order[start..<min(order.count, start + group)].sorted { a, b in
+                let (la, lb) = (train.bank.clips[a].variants[original].frames, train.bank.clips[b].variants[original].frames)
+                return la != lb ? la < lb : a < b
+            }
+            var offset = 0
+            while offset < members.count {
+                batches.append(Array(members[offset..<min(members.count, offset + settings.batchSize)]))
+                offset += settings.batchSize
+            }
+            start += group
+        }
+        dataRandom.shuffle(&batches)
+        return batches
     }
 
     /// Scores every validation clip whole (no crop, no augmentation), as `emobake eval` does.

@@ -62,9 +62,20 @@ public final class FeatureBank: @unchecked Sendable {
         return FeatureBank(speeds: speeds, clips: results.map { $0! }, melBins: extractor.settings.melBins)
     }
 
+    /// A bank from audio already in memory (16 kHz mono samples and a label per clip).
+    public static func build(audio: [(samples: [Float], label: Int)], extractor: LogMelExtractor, speeds: [Double]) -> FeatureBank {
+        FeatureBank(
+            speeds: speeds, clips: audio.map { analyse(samples: $0.samples, label: $0.label, extractor: extractor, speeds: speeds) },
+            melBins: extractor.settings.melBins)
+    }
+
     static func analyse(_ clip: LabelledClip, extractor: LogMelExtractor, speeds: [Double]) throws -> Clip {
         let audio = try AudioDecoder.read(clip.url, targetRate: extractor.settings.sampleRate)
-        let kept = Array(audio.samples[extractor.speechRange(audio.samples[...])])
+        return analyse(samples: audio.samples, label: clip.label, extractor: extractor, speeds: speeds)
+    }
+
+    static func analyse(samples: [Float], label: Int, extractor: LogMelExtractor, speeds: [Double]) -> Clip {
+        let kept = Array(samples[extractor.speechRange(samples[...])])
         var squares = 0.0
         for sample in kept { squares += Double(sample) * Double(sample) }
         let variants = speeds.map { speed -> (frames: Int, power: [Float]) in
@@ -72,6 +83,6 @@ public final class FeatureBank: @unchecked Sendable {
             let (frames, power) = extractor.melPower(perturbed[...])
             return (frames, power)
         }
-        return Clip(label: clip.label, variants: variants, signalPower: squares / Double(max(1, kept.count)))
+        return Clip(label: label, variants: variants, signalPower: squares / Double(max(1, kept.count)))
     }
 }

@@ -176,6 +176,30 @@ import Training
         #expect(kept.value == x.value)
     }
 
+    @Test(arguments: [true, false])
+    func batchNormWithFusedReLUEqualsTheTwoOps(training: Bool) {
+        var g = SeededRandom(seed: 77)
+        func run(fused: Bool) -> [[Float]] {
+            var local = SeededRandom(seed: 5)
+            let x = Self.random([3, 2, 4, 5], &local, scale: 2), gamma = Self.random([3], &local), beta = Self.random([3], &local)
+            let statistics = BatchNormStatistics(channels: 3)
+            statistics.mean = [0.1, -0.3, 0.2]
+            statistics.variance = [0.8, 1.4, 2.5]
+            let tape = Tape(recording: true, training: training)
+            let y = fused
+                ? tape.batchNorm(x, gamma: gamma, beta: beta, statistics: statistics, relu: true)
+                : tape.relu(tape.batchNorm(x, gamma: gamma, beta: beta, statistics: statistics))
+            let values = y.value
+            tape.backward(from: y, seed: (0..<y.count).map { Float(($0 * 37) % 11) - 5 })
+            return [values, x.gradient, gamma.gradient, beta.gradient, statistics.mean, statistics.variance]
+        }
+        _ = g.next()
+        let fused = run(fused: true), separate = run(fused: false)
+        for (index, (a, b)) in zip(fused, separate).enumerated() {
+            expectClose(a, b, tolerance: 1e-5, "batch norm + ReLU, part \(index)")
+        }
+    }
+
     @Test func aVariableUsedTwiceReceivesTheSumOfBothGradients() {
         let x = Variable(shape: [3], value: [1, -2, 3], requiresGradient: true)
         let tape = Tape()

@@ -15,7 +15,7 @@ extension AutogradKernels {
 extension Tape {
     /// An element-wise map y = f(x) with derivative f'(x) for backward.
     private func elementwise(_ x: Variable, _ f: @escaping (Float) -> Float, derivative: @escaping (Float, Float) -> Float) -> Variable {
-        let output = Variable(zeros: x.shape, requiresGradient: x.requiresGradient)
+        let output = Variable(uninitialized: x.shape, requiresGradient: x.requiresGradient)
         x.value.withUnsafeBufferPointer { xs in
             output.value.withUnsafeMutableBufferPointer { ys in
                 let (xp, yp) = (xs.baseAddress!, ys.baseAddress!)
@@ -28,10 +28,14 @@ extension Tape {
             output.gradient.withUnsafeBufferPointer { dys in
                 x.value.withUnsafeBufferPointer { xs in
                     output.value.withUnsafeBufferPointer { ys in
-                        x.accumulate { dx in
+                        x.accumulateOrStore { dx, fresh in
                             let (dyp, xp, yp) = (dys.baseAddress!, xs.baseAddress!, ys.baseAddress!)
                             autogradParallelRanges(x.count) { range in
-                                for index in range { dx[index] += dyp[index] * derivative(xp[index], yp[index]) }
+                                if fresh {
+                                    for index in range { dx[index] = dyp[index] * derivative(xp[index], yp[index]) }
+                                } else {
+                                    for index in range { dx[index] += dyp[index] * derivative(xp[index], yp[index]) }
+                                }
                             }
                         }
                     }

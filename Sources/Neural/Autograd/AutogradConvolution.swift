@@ -156,8 +156,10 @@ extension Tape {
         let shape = AutogradKernels.ConvolutionShape(kernel: (weight.shape[2], weight.shape[3]), stride: stride, padding: padding)
         let outH = shape.outputHeight(height), outW = shape.outputWidth(width)
         precondition(outH > 0 && outW > 0, "convolution2D: input \(x.shape) is smaller than the kernel")
+        // Every element is written by sgemm (beta 0 stores, whatever the buffer held).
         let output = Variable(
-            zeros: [outputChannels, batch, outH, outW], requiresGradient: x.requiresGradient || weight.requiresGradient || bias?.requiresGradient == true)
+            uninitialized: [outputChannels, batch, outH, outW],
+            requiresGradient: x.requiresGradient || weight.requiresGradient || bias?.requiresGradient == true)
         x.value.withUnsafeBufferPointer { xs in
             weight.value.withUnsafeBufferPointer { ws in
                 output.value.withUnsafeMutableBufferPointer { ys in

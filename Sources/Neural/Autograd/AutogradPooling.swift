@@ -62,7 +62,7 @@ extension Tape {
         var outputShape = x.shape
         outputShape[rank - 2] = outH
         outputShape[rank - 1] = outW
-        let output = Variable(zeros: outputShape, requiresGradient: x.requiresGradient)
+        let output = Variable(uninitialized: outputShape, requiresGradient: x.requiresGradient)
         let keep = needsGradient(x)
         var winners = [Int32](repeating: 0, count: keep ? output.count : 0)
         x.value.withUnsafeBufferPointer { xs in

@@ -29,6 +29,15 @@ public final class Variable {
         self.init(shape: shape, value: [Float](repeating: 0, count: shape.reduce(1, *)), requiresGradient: requiresGradient)
     }
 
+    /// A variable whose values the caller will write in full before reading any (skips
+    /// zero-filling large activation buffers).
+    init(uninitialized shape: [Int], requiresGradient: Bool = false) {
+        let count = shape.reduce(1, *)
+        self.shape = shape
+        self.value = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+        self.requiresGradient = requiresGradient
+    }
+
     public var count: Int { value.count }
 
     /// Sets the gradient to zeros of the right size (keeps the allocation when it has one).
@@ -45,6 +54,19 @@ public final class Variable {
     func accumulate(_ body: (UnsafeMutablePointer<Float>) -> Void) {
         if gradient.count != value.count { gradient = [Float](repeating: 0, count: value.count) }
         gradient.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// Runs `body(gradient, fresh)`: when the variable had no gradient yet, the buffer is
+    /// uninitialised and `fresh` is true, so the caller stores instead of adding (saves
+    /// zero-filling and re-reading large buffers); otherwise the caller adds.
+    @inline(__always)
+    func accumulateOrStore(_ body: (UnsafeMutablePointer<Float>, Bool) -> Void) {
+        let fresh = gradient.count != value.count
+        if fresh {
+            let count = value.count
+            gradient = [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
+        }
+        gradient.withUnsafeMutableBufferPointer { body($0.baseAddress!, fresh) }
     }
 
     /// The same values under another shape with the same count (a copy; gradients flow back).
