@@ -23,11 +23,12 @@ public enum ModelLoader {
         switch modelType {
         case "wav2vec2":
             return try loadWav2Vec2(directory: directory, root: root, architectures: architectures)
-        // Extension point: the compact log-mel model registers here (`"model_type": "emobake-compact"`).
+        case CompactModelConfiguration.modelType:
+            return try wrap { try CompactModel.load(directory: directory) }
         default:
             throw RecognitionError(
                 "model.unsupported",
-                "\(configURL.path): model_type \"\(modelType)\" is not supported (supported: \"wav2vec2\")")
+                "\(configURL.path): model_type \"\(modelType)\" is not supported (supported: \"wav2vec2\", \"\(CompactModelConfiguration.modelType)\")")
         }
     }
 

@@ -18,7 +18,8 @@ struct EvalClassifierCommand: ParsableCommand {
         commandName: "classifier",
         abstract: "Score a model on labelled clips: accuracy, unweighted accuracy, confusion, mixture MAE, calibration.",
         discussion: """
-            Each clip is scored whole (one window). DATA is a RAVDESS folder or a CSV of
+            Any model folder works (the compact model, wav2vec2 checkpoints). Each clip is
+            scored whole (one window). DATA is a RAVDESS folder or a CSV of
             path,label[,speaker,split] (see emobake train classifier --help). Labels must be
             emotions the model knows (calm counts as neutral for a model without calm).
 
@@ -50,12 +51,15 @@ struct EvalClassifierCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the figures as JSON.")
     var json = false
 
+    @Option(name: [.short, .customLong("jobs")], help: "Threads for the neural network.")
+    var jobs: Int = 2
+
     func validate() throws {
         if let split, !["train", "validation"].contains(split) { throw ValidationError("--split must be train or validation") }
+        if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be 1 to 64") }
     }
 
     func run() throws {
-        OpenBLASCore.restartWithOptimizedKernelsIfNeeded()
         do {
             let directory: URL
             if let model {
@@ -63,7 +67,8 @@ struct EvalClassifierCommand: ParsableCommand {
             } else {
                 directory = try ResourceLocator.presetsDirectory(explicit: presets).appendingPathComponent("models/default")
             }
-            let emotionModel = try CompactModel.load(directory: directory)
+            RuntimeThreads.configure(jobs)
+            let emotionModel = try ModelLoader.load(directory: directory)
             var clips = try ClipCatalogue.load(URL(fileURLWithPath: data), emotions: emotionModel.emotions)
             if let speakers {
                 let chosen = try ClipCatalogue.parseSpeakers(speakers)
@@ -86,8 +91,8 @@ struct EvalClassifierCommand: ParsableCommand {
                 let header = "\(emotionModel.identifier) on \(clips.count) clips of \(data) (\(DecimalFormat.fixed(Date().timeIntervalSince(started), 1)) s)\n"
                 FileHandle.standardOutput.write(Data((header + metrics.text).utf8))
             }
-        } catch let error as any EmoBakeError {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+        } catch {
+            printError(oneLineMessage(error))
             throw ExitCode(1)
         }
     }

@@ -115,11 +115,10 @@ struct TrainClassifierCommand: ParsableCommand {
     }
 
     func run() throws {
-        OpenBLASCore.restartWithOptimizedKernelsIfNeeded()
         do {
             try train()
-        } catch let error as any EmoBakeError {
-            FileHandle.standardError.write(Data("error: \(error.message)\n".utf8))
+        } catch {
+            printError(oneLineMessage(error))
             throw ExitCode(1)
         }
     }
@@ -309,12 +308,11 @@ struct TrainBenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        OpenBLASCore.restartWithOptimizedKernelsIfNeeded()
         let configuration = CompactModelConfiguration(emotions: EmotionVocabulary.basicSeven)
         let report = TrainingBenchmark.run(
             configuration: configuration, batchSize: batchSize, frames: frames, steps: steps, threads: jobs)
         let perClip = report.cpuSecondsPerStep / Double(batchSize)
-        print("OpenBLAS kernels: \(OpenBLASCore.current ?? "unknown"); threads \(jobs)")
+        print("OpenBLAS kernels: \(BLASCore.name); threads \(jobs)")
         print("batch \(batchSize) x \(frames) frames: \(DecimalFormat.fixed(report.wallSecondsPerStep * 1000, 1)) ms wall, "
             + "\(DecimalFormat.fixed(report.cpuSecondsPerStep * 1000, 1)) ms CPU per step; \(DecimalFormat.fixed(perClip * 1000, 2)) ms CPU per clip")
         print("estimated CPU per epoch of 960 clips: \(DecimalFormat.fixed(perClip * 960, 1)) s")

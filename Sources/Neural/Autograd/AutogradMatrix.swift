@@ -1,5 +1,3 @@
-import COpenBLAS
-import Dispatch
 
 extension AutogradKernels {
     /// Row-major sgemm with explicit leading dimensions (for sub-matrices and per-head views):
@@ -16,37 +14,8 @@ extension AutogradKernels {
             if beta == 0 { for row in 0..<m { (c + row * ldc).update(repeating: 0, count: n) } }
             return
         }
-        let threads = AutogradThreads.count
-        if AutogradThreads.splitsMatrixProducts && threads > 1 && m * n * k >= 4_000_000 && max(m, n) >= 2 * threads {
-            // Independent blocks of C: rows of op(A) when m is the larger side, else columns of op(B).
-            let splitRows = m >= n
-            let total = splitRows ? m : n
-            let size = (total + threads - 1) / threads
-            DispatchQueue.concurrentPerform(iterations: threads) { part in
-                let start = part * size
-                let count = min(total, start + size) - start
-                guard count > 0 else { return }
-                if splitRows {
-                    let aStart = transposeA ? a + start : a + start * lda
-                    sgemmCall(aStart, lda, b, ldb, c + start * ldc, ldc, count, n, k, transposeA, transposeB, alpha, beta)
-                } else {
-                    let bStart = transposeB ? b + start * ldb : b + start
-                    sgemmCall(a, lda, bStart, ldb, c + start, ldc, m, count, k, transposeA, transposeB, alpha, beta)
-                }
-            }
-            return
-        }
-        sgemmCall(a, lda, b, ldb, c, ldc, m, n, k, transposeA, transposeB, alpha, beta)
-    }
-
-    @inline(__always)
-    static func sgemmCall(
-        _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-        _ m: Int, _ n: Int, _ k: Int, _ transposeA: Bool, _ transposeB: Bool, _ alpha: Float, _ beta: Float
-    ) {
-        cblas_sgemm(
-            CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
-            Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        // The runtime's strided sgemm: split over the kernel threads when OpenBLAS runs on one.
+        gemmStrided(a, lda: lda, b, ldb: ldb, c, ldc: ldc, m: m, n: n, k: k, transposeA: transposeA, transposeB: transposeB, alpha: alpha, beta: beta)
     }
 }
 

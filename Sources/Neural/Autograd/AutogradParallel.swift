@@ -1,23 +1,16 @@
 import Foundation
 
-/// How the training kernels split work over cores. Each job's partition depends only on the
-/// sizes and `threads`, never on timing, so results are identical from run to run for a
-/// given thread count.
+/// How the training kernels split work over cores: the runtime's `KernelThreads` pool (and its
+/// split sgemm with OpenBLAS on one thread, which on a busy machine wastes far less CPU than
+/// OpenBLAS's own spinning threads: measured 42 vs 60 ms of CPU per training clip). Each job's
+/// partition depends only on the sizes and the thread count, never on timing, so results are
+/// identical from run to run for a given thread count.
 public enum AutogradThreads {
-    /// Threads for element-wise kernels (OpenBLAS has its own setting: `setBLASThreads`).
-    nonisolated(unsafe) public static var count: Int = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 2))
+    public static var count: Int { KernelThreads.count }
 
-    /// When true, large matrix products are split over `count` threads here, each calling
-    /// single-threaded OpenBLAS (call `setBLASThreads(1)`). On a busy machine this wastes far
-    /// less CPU than OpenBLAS's own threads, which spin while they wait for work (measured:
-    /// 42 vs 60 ms of CPU per training clip). Training turns it on.
-    nonisolated(unsafe) public static var splitsMatrixProducts = false
-
-    /// Training's threading: `threads` for everything, matrix products split here.
+    /// Training's threading: `threads` kernel threads, OpenBLAS on one.
     public static func useForTraining(_ threads: Int) {
-        count = max(1, threads)
-        splitsMatrixProducts = count > 1
-        setBLASThreads(1)
+        RuntimeThreads.configure(threads)
     }
 }
 
