@@ -49,25 +49,35 @@ public enum XMLDocument {
             throw XMLError("xml.schema", "\(schemaURL.path): cannot open schema")
         }
         defer { xmlSchemaFreeParserCtxt(parserContext) }
+        // libxml2 prints schema errors to stderr unless given a handler; keep the first one
+        // for our one-line message instead.
+        let collector = FirstErrorCollector()
+        let context = Unmanaged.passUnretained(collector).toOpaque()
+        xmlSchemaSetParserStructuredErrors(parserContext, collectFirstError, context)
         guard let schema = xmlSchemaParse(parserContext) else {
-            throw XMLError("xml.schema", "\(schemaURL.path): invalid schema (\(lastErrorText()))")
+            throw XMLError("xml.schema", "\(schemaURL.path): invalid schema (\(collector.first ?? lastErrorText()))")
         }
         defer { xmlSchemaFree(schema) }
         guard let validContext = xmlSchemaNewValidCtxt(schema) else { throw XMLError("xml.memory", "out of memory") }
         defer { xmlSchemaFreeValidCtxt(validContext) }
+        xmlSchemaSetValidStructuredErrors(validContext, collectFirstError, context)
         let document = data.withUnsafeBytes { raw in
             xmlReadMemory(raw.baseAddress!.assumingMemoryBound(to: CChar.self), Int32(raw.count), source, nil, parseOptions)
         }
         guard let document else { return "invalid XML (\(lastErrorText()))" }
         defer { xmlFreeDoc(document) }
         xmlResetLastError()
-        let status = xmlSchemaValidateDoc(validContext, document)
+        let status = withExtendedLifetime(collector) { xmlSchemaValidateDoc(validContext, document) }
         if status == 0 { return nil }
-        return lastErrorText()
+        return collector.first ?? lastErrorText()
     }
 
     private static func lastErrorText() -> String {
-        guard let error = xmlGetLastError(), let message = error.pointee.message else { return "unknown error" }
+        errorText(xmlGetLastError()) ?? "unknown error"
+    }
+
+    fileprivate static func errorText(_ error: xmlErrorPtr?) -> String? {
+        guard let error, let message = error.pointee.message else { return nil }
         let text = String(cString: message).trimmingCharacters(in: .whitespacesAndNewlines)
         return error.pointee.line > 0 ? "line \(error.pointee.line): \(text)" : text
     }
@@ -99,4 +109,15 @@ public enum XMLDocument {
         }
         return element
     }
+}
+
+/// Receives libxml2's structured errors for one call and keeps the first.
+private final class FirstErrorCollector {
+    var first: String?
+}
+
+private let collectFirstError: xmlStructuredErrorFunc = { context, error in
+    guard let context else { return }
+    let collector = Unmanaged<FirstErrorCollector>.fromOpaque(context).takeUnretainedValue()
+    if collector.first == nil { collector.first = XMLDocument.errorText(error) }
 }

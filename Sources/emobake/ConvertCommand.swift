@@ -149,7 +149,8 @@ struct ConvertCommand: ParsableCommand {
                 for format in formats {
                     let result = try format.makeExporter(exportSettings).renderReportingWarnings(clip, baseName: baseName)
                     rendered.append(result.files)
-                    warnings.append(contentsOf: result.warnings)
+                    // glb and gltf report the same rig-model mismatches: say each once.
+                    warnings.append(contentsOf: result.warnings.filter { !warnings.contains($0) })
                 }
                 var written: [URL] = []
                 do {

@@ -38,3 +38,32 @@ import XMLIO
         #expect(root?.text.isEmpty ?? true)
     }
 }
+
+@Suite struct XMLSchemaValidationTests {
+    let schema = """
+        <?xml version="1.0"?>
+        <xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema">
+          <xs:element name="root"><xs:complexType><xs:sequence>
+            <xs:element name="n" type="xs:decimal" maxOccurs="unbounded"/>
+          </xs:sequence></xs:complexType></xs:element>
+        </xs:schema>
+        """
+
+    @Test func validAndInvalidDocuments() throws {
+        let directory = TestPaths.temporaryDirectory("xsd")
+        let url = directory.appendingPathComponent("s.xsd")
+        try Data(schema.utf8).write(to: url)
+        #expect(try XMLDocument.validate(Data("<root><n>1.5</n></root>".utf8), source: "ok.xml", schema: url) == nil)
+        let problem = try XMLDocument.validate(Data("<root>\n<n>x</n></root>".utf8), source: "bad.xml", schema: url)
+        let text = try #require(problem)
+        #expect(text.hasPrefix("line 2:"), "\(text)")
+        #expect(text.contains("'x'"), "\(text)")
+    }
+
+    @Test func brokenSchemaIsAnError() throws {
+        let directory = TestPaths.temporaryDirectory("xsd-bad")
+        let url = directory.appendingPathComponent("s.xsd")
+        try Data("<xs:schema xmlns:xs=\"http://www.w3.org/2001/XMLSchema\"><xs:nonsense/></xs:schema>".utf8).write(to: url)
+        #expect(throws: XMLError.self) { try XMLDocument.validate(Data("<a/>".utf8), source: "a.xml", schema: url) }
+    }
+}
