@@ -11,23 +11,24 @@ struct BakeCommand: ParsableCommand {
         commandName: "bake",
         abstract: "Bake every line of a dialogue script: parallel, incremental, deterministic.",
         discussion: """
-            SCRIPT is CSV or TSV (a header row, as spreadsheets export it), JSON or XML, with the
-            columns id, character, audio (relative to the script) and optionally text, language,
-            emotion (a director's hint such as "angry"), start (seconds into the cinematic),
+            SCRIPT is CSV or TSV (a header row, as spreadsheets export it), JSON or XML, with the \
+            columns id, character, audio (relative to the script) and optionally text, language, \
+            emotion (a director's hint such as "angry"), start (seconds into the cinematic), \
             scene, and track (an existing emotion track used instead of audio).
 
-            The project file (JSON) gives per-character rig, smoothing and intensity, the output
-            formats, frame rate, model, hint strength and the output path template, for example
+            The project file (JSON) gives per-character rig, smoothing and intensity, the output \
+            formats, frame rate, model, hint strength and the output path template, for example \
             {language}/{character}/{id}. See README.md, "Baking dialogue scripts".
 
-            Lines whose audio, settings, model and EmoBake version are unchanged are skipped. A
-            bad line is reported and the others go on; the exit code is 1 if any line failed.
-            DIR gets each line's files, manifest.json, report.csv, report.html, timings.json,
+            Lines whose audio, settings, model and EmoBake version are unchanged are skipped. A \
+            bad line is reported and the others go on; the exit code is 1 if any line failed. \
+            DIR gets each line's files, manifest.json, report.csv, report.html, timings.json, \
             and timelines/ for lines with a start.
 
             Example:
               emobake bake Fixtures/demo/script.csv --project Fixtures/demo/project.json -o out/demo
-              emobake bake script.csv -o out --shard auto/8     # one of 8 machines; then: emobake merge out
+              emobake bake script.csv -o out --shard auto/8   # on 8 machines, then:
+              emobake merge out
             """)
 
     @Argument(help: "The dialogue script (.csv, .tsv, .json or .xml).")

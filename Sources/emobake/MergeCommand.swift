@@ -8,10 +8,10 @@ struct MergeCommand: ParsableCommand {
         commandName: "merge",
         abstract: "Join the shards of a batch into one manifest and report.",
         discussion: """
-            After every `emobake bake --shard I/N -o DIR` has finished (all of them baking into
-            the same DIR, for example a shared volume), `emobake merge DIR` reads
-            DIR/shards/*/manifest.json and writes DIR/manifest.json, report.csv, report.html and
-            timings.json: the same bytes as one unsharded run (timings.json aside). The exit code
+            After every `emobake bake --shard I/N -o DIR` has finished (all of them baking into \
+            the same DIR, for example a shared volume), `emobake merge DIR` reads \
+            DIR/shards/*/manifest.json and writes DIR/manifest.json, report.csv, report.html and \
+            timings.json: the same bytes as one unsharded run (timings.json aside). The exit code \
             is 1 if a shard is missing or any line failed.
 
             Example:
