@@ -35,7 +35,7 @@ struct FileSignature: Equatable {
 enum Digest {
     static func sha256(_ data: Data) -> String {
         var hasher = SHA256Hasher()
-        hasher.update([UInt8](data))
+        hasher.update(data)
         return hasher.finalize()
     }
 
@@ -48,7 +48,7 @@ enum Digest {
         while true {
             let block = try handle.read(upToCount: 1 << 20) ?? Data()
             if block.isEmpty { break }
-            hasher.update([UInt8](block))
+            hasher.update(block)
         }
         return hasher.finalize()
     }

@@ -59,3 +59,19 @@ import Testing
         #expect(names == ["taken"])
     }
 }
+
+@Suite struct SHA256StreamingTests {
+    /// Feeding the same bytes in pieces of every awkward size gives the one-shot digest.
+    @Test(arguments: [1, 3, 63, 64, 65, 200])
+    func piecesMatchOneShot(pieceSize: Int) {
+        let bytes = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
+        var hasher = SHA256Hasher()
+        var start = 0
+        while start < bytes.count {
+            let end = min(bytes.count, start + pieceSize)
+            hasher.update(Array(bytes[start..<end]))
+            start = end
+        }
+        #expect(hasher.finalize() == SHA256.hex(of: Data(bytes)))
+    }
+}
