@@ -71,7 +71,7 @@ public enum PreferencesFile {
             do {
                 value = try JSONCodec.parse(Data(line.utf8), source: location)
             } catch {
-                throw SequenceTrainingError("preferences.syntax", "\(location): not a JSON object (\(oneLineMessage(error).replacingOccurrences(of: location + ":1:", with: "column ")))")
+                throw TrainingError("preferences.syntax", "\(location): not a JSON object (\(oneLineMessage(error).replacingOccurrences(of: location + ":1:", with: "column ")))")
             }
             let root = JSONField(value, source: location)
             do {
@@ -96,7 +96,7 @@ public enum PreferencesFile {
                 let pair = try root.optional("pair")?.string()
                 result.append(Preference(clip: clip, candidates: candidates, chosen: chosen, annotator: annotator, pair: pair))
             } catch let error as JSONError {
-                throw SequenceTrainingError(error.code, error.message)
+                throw TrainingError(error.code, error.message)
             }
         }
         return result
@@ -104,14 +104,14 @@ public enum PreferencesFile {
 
     public static func read(_ url: URL) throws -> [Preference] {
         guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw SequenceTrainingError("preferences.missing", "\(url.path): cannot read the preferences file (no such file or no permission)")
+            throw TrainingError("preferences.missing", "\(url.path): cannot read the preferences file (no such file or no permission)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
-            throw SequenceTrainingError("preferences.encoding", "\(url.path): not UTF-8 text")
+            throw TrainingError("preferences.encoding", "\(url.path): not UTF-8 text")
         }
         let preferences = try parse(text, source: url.path)
         guard !preferences.isEmpty else {
-            throw SequenceTrainingError("preferences.empty", "\(url.path): no preferences in the file")
+            throw TrainingError("preferences.empty", "\(url.path): no preferences in the file")
         }
         return preferences
     }

@@ -45,7 +45,7 @@ public enum MixtureError {
     /// have the same emotion set.
     public static func absoluteErrorSum(prediction: EmotionTrack, truth: EmotionTrack) throws -> (sum: Double, count: Int) {
         guard Set(prediction.emotions) == Set(truth.emotions), prediction.emotionCount == truth.emotionCount else {
-            throw SequenceTrainingError(
+            throw TrainingError(
                 "evaluation.emotions",
                 "\(prediction.source ?? "prediction"): emotions \(prediction.emotions) do not match the ground truth's \(truth.emotions)")
         }

@@ -74,18 +74,18 @@ public struct SyntheticDialogueBuilder: Sendable {
     private let bySpeakerAndLabel: [String: [[Int]]]
 
     public init(clips: [DialogueSourceClip], emotions: [String], recipe: DialogueRecipe = DialogueRecipe(), seed: UInt64 = 1) throws {
-        guard emotions.count >= 2 else { throw SequenceTrainingError("dialogue.emotions", "a dialogue needs at least two emotions") }
+        guard emotions.count >= 2 else { throw TrainingError("dialogue.emotions", "a dialogue needs at least two emotions") }
         var byLabel = [[Int]](repeating: [], count: emotions.count)
         var bySpeaker: [String: [[Int]]] = [:]
         for (index, clip) in clips.enumerated() {
             guard (0..<emotions.count).contains(clip.label) else {
-                throw SequenceTrainingError("dialogue.label", "\(clip.url.path): label \(clip.label) is outside the \(emotions.count) emotions")
+                throw TrainingError("dialogue.label", "\(clip.url.path): label \(clip.label) is outside the \(emotions.count) emotions")
             }
             byLabel[clip.label].append(index)
             bySpeaker[clip.speaker, default: [[Int]](repeating: [], count: emotions.count)][clip.label].append(index)
         }
         guard byLabel.filter({ !$0.isEmpty }).count >= 2 else {
-            throw SequenceTrainingError("dialogue.clips", "synthetic dialogues need clips of at least two different emotions (\(clips.count) clips given)")
+            throw TrainingError("dialogue.clips", "synthetic dialogues need clips of at least two different emotions (\(clips.count) clips given)")
         }
         self.clips = clips
         self.emotions = emotions

@@ -70,7 +70,7 @@ struct ReviewManifest {
     static func read(folder: URL) throws -> ReviewManifest {
         let url = folder.appendingPathComponent(fileName)
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw SequenceTrainingError("review.missing", "\(url.path): no such file (make the folder with emobake review make)")
+            throw TrainingError("review.missing", "\(url.path): no such file (make the folder with emobake review make)")
         }
         do {
             let root = JSONField(try JSONCodec.parse(contentsOf: url), source: url.path)
@@ -92,7 +92,7 @@ struct ReviewManifest {
             return ReviewManifest(
                 title: try root.optional("title")?.string() ?? "", model: try root.optional("model")?.string() ?? "", clips: clips, pairs: pairs)
         } catch let error as JSONError {
-            throw SequenceTrainingError(error.code, error.message)
+            throw TrainingError(error.code, error.message)
         }
     }
 }
@@ -202,7 +202,7 @@ struct ReviewMakeCommand: ParsableCommand {
             let pairs = ReviewPair.draw(clips: reviewClips, perClip: pairsPerClip, seed: seed)
             let emotions = reviewClips[0].candidates[0].track.emotions
             for clip in reviewClips where clip.candidates.contains(where: { Set($0.track.emotions) != Set(emotions) }) {
-                throw SequenceTrainingError("review.emotions", "\(clip.identifier): its track's emotions differ from the first clip's (\(emotions.joined(separator: ", ")))")
+                throw TrainingError("review.emotions", "\(clip.identifier): its track's emotions differ from the first clip's (\(emotions.joined(separator: ", ")))")
             }
             try AtomicFile.write(
                 try ReviewPage.html(title: title, emotions: emotions, clips: reviewClips, pairs: pairs),

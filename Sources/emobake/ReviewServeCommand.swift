@@ -43,7 +43,7 @@ struct ReviewServeCommand: ParsableCommand {
         let root = URL(fileURLWithPath: folder).standardizedFileURL
         do {
             guard FileManager.default.fileExists(atPath: root.appendingPathComponent("index.html").path) else {
-                throw SequenceTrainingError("review.missing", "\(root.path): no index.html (make the folder with emobake review make)")
+                throw TrainingError("review.missing", "\(root.path): no index.html (make the folder with emobake review make)")
             }
             let preferencesURL = output.map { URL(fileURLWithPath: $0) } ?? root.appendingPathComponent(ReviewPage.preferencesFileName)
             let store = try ChoiceStore(url: preferencesURL)

@@ -55,7 +55,7 @@ import Training
         }
     }
 
-    func oneLine(_ error: any Error) -> String { (error as? SequenceTrainingError)?.message ?? "\(error)" }
+    func oneLine(_ error: any Error) -> String { (error as? TrainingError)?.message ?? "\(error)" }
 
     @Test func candidatesAreDeterministicDistinctAndOnTheOpenSimplex() {
         let track = Self.track()
@@ -141,6 +141,6 @@ import Training
         let mae = try MixtureError.meanAbsoluteError(prediction: prediction, truth: truth)
         #expect(abs(mae - (0.5 + 0 + 0.5) * 2 / 6) < 1e-6)
         let mismatched = EmotionTrack(emotions: ["neutral", "sad"], times: [0], alpha: [1, 1])
-        #expect(throws: SequenceTrainingError.self) { try MixtureError.meanAbsoluteError(prediction: mismatched, truth: truth) }
+        #expect(throws: TrainingError.self) { try MixtureError.meanAbsoluteError(prediction: mismatched, truth: truth) }
     }
 }

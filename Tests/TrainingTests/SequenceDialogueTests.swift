@@ -112,7 +112,7 @@ import Training
 
     @Test func builderRefusesUnusableClips() throws {
         let url = URL(fileURLWithPath: "/nonexistent/a.wav")
-        #expect(throws: SequenceTrainingError.self) {
+        #expect(throws: TrainingError.self) {
             _ = try SyntheticDialogueBuilder(clips: [DialogueSourceClip(url: url, label: 0, speaker: "1")], emotions: Self.emotions)
         }
         let builder = try SyntheticDialogueBuilder(
