@@ -15,7 +15,7 @@ struct EmoBake: ParsableCommand {
             $EMOBAKE_PRESETS, or the Presets folder beside the executable or the checkout.
             """,
         version: version,
-        subcommands: [ConvertCommand.self, PresetsCommand.self, BakeCommand.self, MergeCommand.self, PredictCommand.self, BenchRuntimeCommand.self, ReviewCommand.self, TrainCommand.self, EvalCommand.self])
+        subcommands: [ConvertCommand.self, PresetsCommand.self, BakeCommand.self, MergeCommand.self, PredictCommand.self, BenchRuntimeCommand.self, ReviewCommand.self, TrainCommand.self, EvalCommand.self, SequenceDialoguesCommand.self])
 
     /// Bad usage exits 2 (argument-parser's default would be 64); failed work exits 1.
     /// Before anything else, makes sure OpenBLAS runs kernels that fit the CPU (see `BLASCore`).

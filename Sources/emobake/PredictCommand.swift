@@ -31,6 +31,9 @@ struct PredictCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Model folder (config.json + model.safetensors).", valueName: "dir"))
     var model: String?
 
+    @Option(help: ArgumentHelp("window: the model over sliding windows; sequence: a sequence model over the whole clip (the model folder itself or its sequence/ subfolder).", valueName: "mode"))
+    var mode: String = "window"
+
     @Option(help: ArgumentHelp("Window length in seconds.", valueName: "seconds"))
     var window: Double = SlidingWindowPredictor.defaultWindow
 
@@ -55,6 +58,7 @@ struct PredictCommand: ParsableCommand {
         guard window.isFinite, window > 0 else { throw ValidationError("--window must be a positive number of seconds, got \(window)") }
         guard hop.isFinite, hop > 0 else { throw ValidationError("--hop must be a positive number of seconds, got \(hop)") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
+        guard mode == "window" || mode == "sequence" else { throw ValidationError("--mode must be window or sequence, got \(mode)") }
         let suffix = URL(fileURLWithPath: output).pathExtension.lowercased()
         guard suffix == "json" || suffix == "csv" else {
             throw ValidationError("-o/--output must end in .json or .csv, got \"\(output)\"")
@@ -62,6 +66,7 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
+        if mode == "sequence" { return try runSequence() }
         do {
             RuntimeThreads.configure(jobs)
             let modelDirectory = try resolveModel()
@@ -91,7 +96,7 @@ struct PredictCommand: ParsableCommand {
         }
     }
 
-    private func resolveModel() throws -> URL {
+    func resolveModel() throws -> URL {
         if let model { return URL(fileURLWithPath: model) }
         let presetsDirectory: URL
         do {

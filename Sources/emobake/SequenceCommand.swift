@@ -3,18 +3,19 @@ import AudioIO
 import Common
 import EmotionCore
 import Foundation
+import JSONIO
 import Neural
 import Recognition
 import Training
 
-/// How the Stage 2/3 commands pick a model and run it over a clip: sliding windows of a
-/// Stage 1 model, or a sequence model over the whole clip.
+/// How the Stage 2/3 commands pick a model and run it over a clip: a sequence model over the
+/// whole clip, or a Stage 1 model over sliding windows.
 struct SequenceModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Model folder (default: Presets/models/default).", valueName: "dir"))
     var model: String?
 
-    @Option(name: .long, help: ArgumentHelp("window: a Stage 1 model over sliding windows.", valueName: "mode"))
-    var mode: String = "window"
+    @Option(name: .long, help: ArgumentHelp("sequence (the sequence model: the folder itself or its sequence/ subfolder) or window (a Stage 1 model over sliding windows).", valueName: "mode"))
+    var mode: String = "sequence"
 
     @Option(name: .long, help: ArgumentHelp("Window length in seconds (window mode).", valueName: "seconds"))
     var window: Double = SlidingWindowPredictor.defaultWindow
@@ -29,7 +30,7 @@ struct SequenceModelOptions: ParsableArguments {
     var jobs: Int = 2
 
     func validate() throws {
-        guard mode == "window" else { throw ValidationError("--mode must be window, got \(mode)") }
+        guard mode == "window" || mode == "sequence" else { throw ValidationError("--mode must be sequence or window, got \(mode)") }
         guard window.isFinite, window > 0 else { throw ValidationError("--window must be a positive number of seconds, got \(window)") }
         guard hop.isFinite, hop > 0 else { throw ValidationError("--hop must be a positive number of seconds, got \(hop)") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
@@ -41,9 +42,15 @@ struct SequenceModelOptions: ParsableArguments {
     }
 
     func predictor() throws -> SequenceCommandSupport.Predictor {
-        setBLASThreads(jobs)
-        KernelThreads.count = jobs
-        let emotionModel = try ModelLoader.load(directory: try modelDirectory())
+        SequenceCommandSupport.useThreads(jobs)
+        let directory = try modelDirectory()
+        if mode == "sequence" {
+            let model = try SequenceModel.load(directory: try SequenceCommandSupport.sequenceModelDirectory(directory))
+            return SequenceCommandSupport.Predictor(identifier: model.identifier) { audio, source in
+                try SequencePredictor().predict(audio, model: model, source: source)
+            }
+        }
+        let emotionModel = try SequenceCommandSupport.loadWindowModel(directory)
         let sliding = SlidingWindowPredictor(window: window, hop: hop)
         return SequenceCommandSupport.Predictor(identifier: emotionModel.identifier) { audio, source in
             try sliding.predict(audio, model: emotionModel, source: source)
@@ -93,6 +100,84 @@ enum SequenceCommandSupport {
         }
         used.insert(candidate)
         return candidate
+    }
+
+    static func useThreads(_ jobs: Int) {
+        setBLASThreads(jobs)
+        KernelThreads.count = jobs
+        AutogradThreads.count = jobs
+    }
+
+    /// The sequence model of a model folder: the folder itself, or its `sequence/` subfolder
+    /// (the shipped default keeps Stage 1 at the top and the sequence model beside it).
+    static func sequenceModelDirectory(_ directory: URL) throws -> URL {
+        if SequenceModel.isSequenceModel(directory) { return directory }
+        let nested = directory.appendingPathComponent("sequence")
+        if SequenceModel.isSequenceModel(nested) { return nested }
+        throw CommonError(
+            "model.noSequence",
+            "\(directory.path): not a sequence model and has no sequence/ subfolder (train one with emobake train sequence, or use --mode window)")
+    }
+
+    /// A Stage 1 model for sliding windows: the compact model, or any model ModelLoader knows.
+    static func loadWindowModel(_ directory: URL) throws -> any EmotionModel {
+        let config = directory.appendingPathComponent("config.json")
+        if let value = try? JSONCodec.parse(contentsOf: config), value["model_type"]?.stringValue == CompactModelConfiguration.modelType {
+            return try CompactModel.load(directory: directory)
+        }
+        if SequenceModel.isSequenceModel(directory) {
+            throw CommonError("model.sequence", "\(directory.path): is a sequence model; sliding windows need a Stage 1 model (use --mode sequence)")
+        }
+        return try ModelLoader.load(directory: directory)
+    }
+
+    /// Labelled clips of some speakers (RAVDESS folder or CSV with a speaker column), as
+    /// dialogue sources.
+    static func dialogueSources(data: String, speakers: String, emotions: [String]) throws -> [DialogueSourceClip] {
+        let clips = try ClipCatalogue.load(URL(fileURLWithPath: data), emotions: emotions)
+        let chosen = ClipCatalogue.split(clips.map { var clip = $0; clip.split = nil; return clip }, validationSpeakers: try ClipCatalogue.parseSpeakers(speakers)).validation
+        guard !chosen.isEmpty else { throw TrainingError("data.noSpeakers", "\(data): no clips of speakers \(speakers)") }
+        return chosen.map { DialogueSourceClip(url: $0.url, label: $0.label, speaker: $0.speaker ?? "") }
+    }
+
+    /// Runs `body` for 0..<count on `jobs` threads; results in index order; the first error wins.
+    static func parallelMap<T>(_ count: Int, jobs: Int, progress: ((Int) -> Void)? = nil, _ body: @escaping (Int) throws -> T) throws -> [T] {
+        var results = [T?](repeating: nil, count: count)
+        var failure: (Int, Error)?
+        var done = 0
+        let lock = NSLock()
+        var next = 0
+        DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, count))) { _ in
+            while true {
+                lock.lock()
+                let index = next
+                next += 1
+                let stop = failure != nil
+                lock.unlock()
+                if index >= count || stop { return }
+                do {
+                    let value = try body(index)
+                    lock.lock()
+                    results[index] = value
+                    done += 1
+                    let finished = done
+                    lock.unlock()
+                    progress?(finished)
+                } catch {
+                    lock.lock()
+                    if failure == nil || index < failure!.0 { failure = (index, error) }
+                    lock.unlock()
+                }
+            }
+        }
+        if let failure { throw failure.1 }
+        return results.map { $0! }
+    }
+
+    /// Progress on standard error when it is a terminal: one line, rewritten.
+    static func progress(_ text: String) {
+        guard isatty(2) != 0 else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[K\(text)".utf8))
     }
 
     static func defaultModelDirectory(presets: String?) throws -> URL {

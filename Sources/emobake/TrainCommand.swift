@@ -11,7 +11,7 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train emotion models on labelled audio.",
-        subcommands: [TrainClassifierCommand.self, TrainBenchCommand.self])
+        subcommands: [TrainClassifierCommand.self, TrainBenchCommand.self, TrainSequenceCommand.self, TrainDPOCommand.self])
 }
 
 struct TrainClassifierCommand: ParsableCommand {
