@@ -134,9 +134,8 @@ public final class DPOTrainer {
         self.network = network
         self.settings = settings
         self.clips = clips
-        AutogradThreads.count = max(1, settings.threads)
+        AutogradThreads.useForTraining(settings.threads)
         AutogradMemory.keepFreedBuffers()
-        setBLASThreads(settings.threads)
         let k = network.configuration.emotions.count
         var references: [[(Double, Double)]] = []
         for clip in clips {

@@ -152,9 +152,8 @@ public final class SequenceTrainer {
         let steps = (train.count + settings.batchSize - 1) / settings.batchSize
         schedule = WarmupCosineSchedule(peak: settings.peakRate, warmupSteps: settings.warmupEpochs * steps, totalSteps: settings.epochs * steps)
         random = SeededRandom(seed: settings.seed &+ 0x5E0_0001)
-        AutogradThreads.count = max(1, settings.threads)
+        AutogradThreads.useForTraining(settings.threads)
         AutogradMemory.keepFreedBuffers()
-        setBLASThreads(settings.threads)
     }
 
     /// The loss of raw outputs (rows of K) against target mixtures (rows of K).

@@ -103,9 +103,14 @@ enum SequenceCommandSupport {
     }
 
     static func useThreads(_ jobs: Int) {
-        setBLASThreads(jobs)
-        KernelThreads.count = jobs
-        AutogradThreads.count = jobs
+        RuntimeThreads.configure(jobs)
+    }
+
+    /// Runs `body` with the kernels on one thread (while `jobs` workers each run a model).
+    static func singleThreadedKernels<T>(restoring jobs: Int, _ body: () throws -> T) rethrows -> T {
+        RuntimeThreads.configure(1)
+        defer { RuntimeThreads.configure(jobs) }
+        return try body()
     }
 
     /// The sequence model of a model folder: the folder itself, or its `sequence/` subfolder

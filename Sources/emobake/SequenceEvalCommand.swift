@@ -140,12 +140,12 @@ struct EvalSequenceCommand: ParsableCommand {
             switch row.scorer {
             case .window(let model, let length):
                 let sliding = SlidingWindowPredictor(window: length, hop: hop)
-                setBLASThreads(1)
-                errors = try SequenceCommandSupport.parallelMap(built.count, jobs: jobs, progress: { SequenceCommandSupport.progress("\(row.label) (\(row.column)): \($0)/\(built.count)") }) { i in
-                    let track = try sliding.predict(built[i].audio, model: model, source: built[i].identifier)
-                    return try MixtureError.absoluteErrorSum(prediction: track, truth: built[i].truth)
+                errors = try SequenceCommandSupport.singleThreadedKernels(restoring: jobs) {
+                    try SequenceCommandSupport.parallelMap(built.count, jobs: jobs, progress: { SequenceCommandSupport.progress("\(row.label) (\(row.column)): \($0)/\(built.count)") }) { i in
+                        let track = try sliding.predict(built[i].audio, model: model, source: built[i].identifier)
+                        return try MixtureError.absoluteErrorSum(prediction: track, truth: built[i].truth)
+                    }
                 }
-                setBLASThreads(jobs)
             case .sequence(let model):
                 var collected: [(Double, Int)] = []
                 for (i, dialogue) in built.enumerated() {

@@ -178,13 +178,13 @@ struct TrainSequenceCommand: ParsableCommand {
 
         // Targets: the teacher over sliding windows, read at the sequence model's frames.
         func examples(_ count: Int, _ make: @escaping (Int) throws -> Clip, label: String) throws -> [SequenceExample] {
-            // The teacher runs one window per thread; OpenBLAS stays single-threaded meanwhile.
-            setBLASThreads(1)
-            defer { setBLASThreads(jobs) }
-            return try SequenceCommandSupport.parallelMap(count, jobs: jobs, progress: { SequenceCommandSupport.progress("\(label): teacher targets \($0)/\(count)") }) { index in
+            // One clip per worker thread, each with single-threaded kernels.
+            return try SequenceCommandSupport.singleThreadedKernels(restoring: jobs) {
+                try SequenceCommandSupport.parallelMap(count, jobs: jobs, progress: { SequenceCommandSupport.progress("\(label): teacher targets \($0)/\(count)") }) { index in
                 let clip = try make(index)
                 let targets = try sliding.predict(clip.audio, model: teacherModel, source: clip.identifier)
                 return try SequenceExample.make(identifier: clip.identifier, audio: clip.audio, teacherTrack: targets, truth: clip.truth, model: model)
+            }
             }
         }
         let train = try examples(trainCount, makeTrain, label: "training clips")
