@@ -96,7 +96,7 @@ let tests: [Target] = [
     .testTarget(
         name: "ExportTests",
         dependencies: [
-            "ExportKit", "ExportFormats", "GLTFExport", "FBXExport", "CSVExport", "XMLTimelineExport", "Curves",
+            "Common", "ExportKit", "ExportFormats", "GLTFExport", "FBXExport", "CSVExport", "XMLTimelineExport", "Curves",
             "EmotionCore", "XMLIO", "JSONIO", "TestSupport",
         ]),
     .testTarget(name: "BatchTests", dependencies: ["Batch", "AudioIO", "EmotionCore", "ExportKit", "JSONIO", "TestSupport"]),

@@ -98,13 +98,16 @@ extension EmotionTrack {
 
     /// The track as our CSV: `time,alpha_<emotion>...`, times with 6 decimals, alpha with 8.
     public func csvData() -> Data {
-        var text = "time," + emotions.map { "alpha_\($0)" }.joined(separator: ",") + "\n"
+        var bytes = Array(("time," + emotions.map { "alpha_\($0)" }.joined(separator: ",") + "\n").utf8)
         for frame in 0..<frameCount {
-            text += DecimalFormat.fixed(times[frame], 6)
-            for value in alpha(frame: frame) { text += "," + DecimalFormat.fixed(value, 8) }
-            text += "\n"
+            FixedDecimal.append(times[frame], 6, to: &bytes)
+            for value in alpha(frame: frame) {
+                bytes.append(UInt8(ascii: ","))
+                FixedDecimal.append(value, 8, to: &bytes)
+            }
+            bytes.append(UInt8(ascii: "\n"))
         }
-        return Data(text.utf8)
+        return Data(bytes)
     }
 
     /// Splits one CSV row: commas, double-quoted fields with "" escapes.

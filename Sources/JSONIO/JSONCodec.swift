@@ -125,7 +125,7 @@ public enum JSONCodec {
             return json_object_new_double_s(number, shortestText(number))
         case .decimal(let number, let places):
             guard number.isFinite else { throw JSONError("json.nonFinite", "cannot write \(number) in JSON") }
-            return json_object_new_double_s(number, DecimalFormat.trimmed(number, places))
+            return json_object_new_double_s(number, FixedDecimal.trimmed(number, places))
         case .string(let text):
             return text.utf8CString.withUnsafeBufferPointer {
                 json_object_new_string_len($0.baseAddress!, Int32($0.count - 1))

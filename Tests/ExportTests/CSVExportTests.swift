@@ -1,3 +1,4 @@
+import Common
 import CSVExport
 import Curves
 import ExportKit

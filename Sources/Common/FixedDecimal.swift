@@ -1,5 +1,3 @@
-import Common
-
 /// Fixed-decimal number text for exporters that write millions of numbers (an hour of 50 fps
 /// curves is 9.4 million CSV cells), byte-identical to `DecimalFormat.fixed` and `trimmed`.
 ///
