@@ -22,6 +22,19 @@ public func gemmStrided(
         Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
 }
 
+/// One sgemm call, never split here: for callers that already run on the kernel threads.
+// (m, k) x (k, n) -> (m, n)
+@inline(__always)
+public func gemmSingleThreaded(
+    _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, _ c: UnsafeMutablePointer<Float>, ldc: Int,
+    m: Int, n: Int, k: Int, transposeA: Bool = false, transposeB: Bool = false, alpha: Float = 1, beta: Float = 0
+) {
+    guard m > 0, n > 0 else { return }
+    cblas_sgemm(
+        CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+}
+
 /// The product as `parts` independent sgemms over blocks of rows (or of columns when there are
 /// few rows), run concurrently. Each element's sum is still computed by one sgemm call.
 func gemmSplit(

@@ -204,24 +204,46 @@ public final class Wav2Vec2Backbone {
         }
     }
 
-    /// Multi-head self-attention: fused QKV projection, per head softmax(Q K^T) V (the scale is
-    /// in the query weights), then the output projection.
+    /// Query rows per attention task: a block's scores (rows x frames) stay in the cache
+    /// between the two products and the softmax (128 x 1500 floats = 768 KB for 30 s).
+    static let attentionRows = 128
+
+    /// Multi-head self-attention: fused QKV projection, then for every head and block of query
+    /// rows softmax(Q K^T) V (the scale is in the query weights), then the output projection.
+    /// The (head, block) tasks run on the kernel threads, each with its own score buffer and
+    /// single-threaded products: short clips have 12 independent heads to share, long clips
+    /// keep their scores in cache.
     // (frames, hidden) -> (frames, hidden)
     private func attention(_ layer: Wav2Vec2Weights.Layer, _ x: UnsafePointer<Float>, frames: Int, into output: UnsafeMutablePointer<Float>) {
         let w = workspace
         let hidden = config.hiddenSize, head = config.headDimension, width = 3 * hidden
         apply(layer.queryKeyValue, x, rows: frames, into: w.queryKeyValue)
-        for index in 0..<config.attentionHeads {
-            let query = w.queryKeyValue + index * head
-            let key = query + hidden
-            let value = query + 2 * hidden
-            // (frames, head) x (frames, head)^T -> (frames, frames)
-            gemmStrided(query, lda: width, key, ldb: width, w.scores, ldc: frames, m: frames, n: frames, k: head, transposeB: true)
-            softmaxRows(w.scores, rows: frames, width: frames)
-            // (frames, frames) x (frames, head) -> columns of this head in (frames, hidden)
-            gemmStrided(w.scores, lda: frames, value, ldb: width, w.temporary + index * head, ldc: hidden, m: frames, n: head, k: frames)
+        let blocks = (frames + Self.attentionRows - 1) / Self.attentionRows
+        let tasks = config.attentionHeads * blocks
+        // The score buffers were sized for `scoreThreads` (read once in `reserve`).
+        let threads = min(w.scoreThreads, KernelThreads.count, tasks)
+        let qkv = UnsafePointer(w.queryKeyValue)
+        let context = w.temporary
+        let scoreSize = min(frames, Self.attentionRows) * frames
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            let scores = w.scores + thread * scoreSize
+            var task = thread
+            while task < tasks {
+                let index = task / blocks
+                let first = (task % blocks) * Self.attentionRows
+                let rows = min(Self.attentionRows, frames - first)
+                let query = qkv + first * width + index * head
+                let key = qkv + hidden + index * head
+                let value = qkv + 2 * hidden + index * head
+                // (rows, head) x (frames, head)^T -> (rows, frames)
+                gemmSingleThreaded(query, lda: width, key, ldb: width, scores, ldc: frames, m: rows, n: frames, k: head, transposeB: true)
+                softmaxRows(scores, rows: rows, width: frames, threaded: false)
+                // (rows, frames) x (frames, head) -> this head's columns of rows first..<first+rows
+                gemmSingleThreaded(scores, lda: frames, value, ldb: width, context + first * hidden + index * head, ldc: hidden, m: rows, n: head, k: frames)
+                task += threads
+            }
         }
-        apply(layer.attentionOutput, w.temporary, rows: frames, into: output)
+        apply(layer.attentionOutput, context, rows: frames, into: output)
     }
 
     // (frames, hidden) -> (frames, intermediate) -> GELU -> (frames, hidden)
@@ -276,11 +298,14 @@ public final class Wav2Vec2Backbone {
             storage.removeAll()
         }
 
+        /// Kernel threads the score buffers were sized for.
+        private(set) var scoreThreads = 0
+
         /// Floats allocated (for memory reports).
         private(set) var floatCount = 0
 
         func reserve(samples count: Int, config: Wav2Vec2Config) {
-            if count <= samples { return }
+            if count <= samples && KernelThreads.count <= scoreThreads { return }
             release()
             samples = count
             floatCount = 0
@@ -319,7 +344,8 @@ public final class Wav2Vec2Backbone {
             context = allocate(frames * hidden)
             queryKeyValue = allocate(frames * 3 * hidden)
             intermediate = allocate(frames * config.intermediateSize)
-            scores = allocate(frames * frames)
+            scores = allocate(max(1, KernelThreads.count) * min(frames, Wav2Vec2Backbone.attentionRows) * frames)
+            scoreThreads = max(1, KernelThreads.count)
         }
     }
 }
