@@ -48,9 +48,8 @@ def speech_range(samples, cfg):
     length, hop = f["window_length"], f["hop_length"]
     if f.get("trim_decibels", 0) <= 0 or n <= length:
         return 0, n
-    frames = 1 + (n - length) // hop
     x = samples.astype(np.float64)
-    energies = np.array([np.mean(x[t * hop:t * hop + length] ** 2) for t in range(frames)])
+    energies = np.mean(np.lib.stride_tricks.sliding_window_view(x, length)[::hop] ** 2, axis=1)
     loudest = energies.max()
     if loudest <= 0:
         return 0, n
