@@ -54,6 +54,9 @@ struct EvalSequenceCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the table as JSON.")
     var json = false
 
+    @Option(name: .long, help: ArgumentHelp("Also write the table as JSON to this file.", valueName: "file"))
+    var saveJSON: String?
+
     func validate() throws {
         guard !models.isEmpty else { throw ValidationError("give at least one --model") }
         guard (1...100_000).contains(dialogues) else { throw ValidationError("--dialogues must be 1 to 100000") }
@@ -170,7 +173,7 @@ struct EvalSequenceCommand: ParsableCommand {
             if best[row.column] == nil || row.mae < best[row.column]!.0 { best[row.column] = (row.mae, row.window!) }
         }
         let anySimulated = rows.contains(where: \.simulated)
-        if json {
+        if json || saveJSON != nil {
             let value: JSONValue = .object(
                 JSONObject([
                     ("metric", "mixture MAE against the ground truth (mean over frames and emotions; lower is better)"),
@@ -195,8 +198,12 @@ struct EvalSequenceCommand: ParsableCommand {
                         .object(JSONObject(columns.compactMap { c in best[c].map { (c, .object(JSONObject([("mae", .decimal($0.0, places: 4)), ("window", .number($0.1))]))) } }))
                     ),
                 ]))
-            FileHandle.standardOutput.write(Data(try JSONCodec.serialize(value).utf8))
-            return
+            let text = try JSONCodec.serialize(value)
+            if let saveJSON { try AtomicFile.write(text, to: URL(fileURLWithPath: saveJSON)) }
+            if json {
+                FileHandle.standardOutput.write(Data(text.utf8))
+                return
+            }
         }
         var text = "Mixture MAE against the ground truth (lower is better): \(built.count) synthetic dialogues of speakers \(speakers) (seed \(seed)), \(DecimalFormat.fixed(seconds, 1)) s, \(frames) frames at 25 fps; sliding windows every \(DecimalFormat.trimmed(hop, 3)) s\n\n"
         let width = max(28, (labels + ["best sliding window"]).map { $0.count + 2 }.max()!)
