@@ -15,16 +15,21 @@ public enum CandidateKind: Sendable, Equatable, CustomStringConvertible {
     /// animation would, instead of flickering frame to frame). The spread follows the model's
     /// own confidence: a low concentration gives draws far from the mean.
     case dirichletSample(spacing: Double)
+    /// A Stage 1 model over sliding windows of this many seconds (another temporal
+    /// resolution): the caller supplies its track, read here at the model track's frames.
+    case window(Double)
 
     public var description: String {
         switch self {
         case .mean: return "mean"
         case .temperature(let t): return "temperature:\(t)"
         case .dirichletSample(let spacing): return "sample:\(spacing)"
+        case .window(let seconds): return "window:\(seconds)"
         }
     }
 
-    /// Parses "mean", "temperature:0.5", "sample" or "sample:0.5" (seconds between keyframes).
+    /// Parses "mean", "temperature:0.5", "sample", "sample:0.5" (seconds between keyframes)
+    /// or "window:1.4" (seconds per window).
     public static func parse(_ text: String) -> CandidateKind? {
         let parts = text.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         switch parts.first ?? "" {
@@ -36,6 +41,9 @@ public enum CandidateKind: Sendable, Equatable, CustomStringConvertible {
             if parts.count == 1 { return .dirichletSample(spacing: 0.5) }
             guard let spacing = Double(parts[1]), spacing.isFinite, spacing > 0, spacing <= 60 else { return nil }
             return .dirichletSample(spacing: spacing)
+        case "window":
+            guard parts.count == 2, let seconds = Double(parts[1]), seconds.isFinite, seconds > 0, seconds <= 30 else { return nil }
+            return .window(seconds)
         default: return nil
         }
     }
@@ -61,18 +69,28 @@ public struct CandidateGenerator: Sendable {
         self.seed = seed
     }
 
-    /// One candidate per kind, in order. `key` (for example the clip's index) separates the
-    /// random streams of different clips.
-    public func candidates(from track: EmotionTrack, key: UInt64) -> [EmotionTrack] {
-        var random = SeededRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ key)
-        return kinds.map { kind in candidate(kind, from: track, random: &random) }
+    /// The window lengths of the `.window` kinds: the caller predicts those tracks.
+    public var windowLengths: [Double] {
+        kinds.compactMap { if case .window(let seconds) = $0 { return seconds } else { return nil } }
     }
 
-    func candidate(_ kind: CandidateKind, from track: EmotionTrack, random: inout SeededRandom) -> EmotionTrack {
+    /// One candidate per kind, in order. `key` (for example the clip's index) separates the
+    /// random streams of different clips. `windowTracks` holds a track per `.window` length
+    /// (same emotions as `track`).
+    public func candidates(from track: EmotionTrack, key: UInt64, windowTracks: [Double: EmotionTrack] = [:]) -> [EmotionTrack] {
+        var random = SeededRandom(seed: seed &* 0x9E37_79B9_7F4A_7C15 &+ key)
+        return kinds.map { kind in candidate(kind, from: track, random: &random, windowTracks: windowTracks) }
+    }
+
+    func candidate(_ kind: CandidateKind, from track: EmotionTrack, random: inout SeededRandom, windowTracks: [Double: EmotionTrack]) -> EmotionTrack {
         let k = track.emotionCount
         let mixtures = track.mixtures
         var rows = [Double](repeating: 0, count: mixtures.count)
         switch kind {
+        case .window(let seconds):
+            guard let other = windowTracks[seconds] else { preconditionFailure("CandidateGenerator: no track for window:\(seconds)") }
+            let order = track.emotions.map { other.emotions.firstIndex(of: $0)! }
+            rows = MixtureError.mixtures(of: other, at: track.times).flatMap { row in order.map { row[$0] } }
         case .mean:
             rows = mixtures
         case .temperature(let temperature):

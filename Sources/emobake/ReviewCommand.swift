@@ -122,8 +122,11 @@ struct ReviewMakeCommand: ParsableCommand {
 
     @OptionGroup var model: SequenceModelOptions
 
-    @Option(name: .long, help: ArgumentHelp("Candidate kinds, comma-separated: mean, temperature:T, sample[:seconds between keyframes].", valueName: "kinds"))
+    @Option(name: .long, help: ArgumentHelp("Candidate kinds, comma-separated: mean, temperature:T, sample[:seconds between keyframes], window:SECONDS (a Stage 1 model over sliding windows).", valueName: "kinds"))
     var candidates: String = CandidateGenerator.defaultKinds.map(\.description).joined(separator: ",")
+
+    @Option(name: .long, help: ArgumentHelp("The Stage 1 model for window:SECONDS candidates (default: the --model folder, when it holds one).", valueName: "dir"))
+    var windowModel: String?
 
     @Option(name: .long, help: "Pairs shown per clip (at most all pairs of its candidates).")
     var pairsPerClip: Int = 4
@@ -154,7 +157,7 @@ struct ReviewMakeCommand: ParsableCommand {
     func candidateKinds() throws -> [CandidateKind] {
         try candidates.split(separator: ",").map { text in
             guard let kind = CandidateKind.parse(String(text)) else {
-                throw ValidationError("--candidates: \"\(text)\" is not a candidate kind (mean, temperature:T, sample, sample:SECONDS)")
+                throw ValidationError("--candidates: \"\(text)\" is not a candidate kind (mean, temperature:T, sample, sample:SECONDS, window:SECONDS)")
             }
             return kind
         }
@@ -169,6 +172,11 @@ struct ReviewMakeCommand: ParsableCommand {
             let folder = URL(fileURLWithPath: output)
             let predictor: SequenceCommandSupport.Predictor? = tracks.isEmpty ? try model.predictor() : nil
             let generator = CandidateGenerator(kinds: try candidateKinds(), seed: seed)
+            // Stage 1 over sliding windows, for window:SECONDS candidates.
+            var stageOne: (any EmotionModel)?
+            if !generator.windowLengths.isEmpty {
+                stageOne = try SequenceCommandSupport.loadWindowModel(try windowModel.map { URL(fileURLWithPath: $0) } ?? model.modelDirectory())
+            }
             var reviewClips: [ReviewClip] = []
             var manifestClips: [ReviewManifest.Clip] = []
             var used: Set<String> = []
@@ -185,7 +193,11 @@ struct ReviewMakeCommand: ParsableCommand {
                 let audioPath = "audio/\(identifier).wav"
                 if !embedAudio { try AtomicFile.write(wav, to: folder.appendingPathComponent(audioPath)) }
                 var candidates: [ReviewCandidate] = []
-                for (c, candidate) in generator.candidates(from: track, key: UInt64(index)).enumerated() {
+                var windowTracks: [Double: EmotionTrack] = [:]
+                for length in generator.windowLengths {
+                    windowTracks[length] = try SlidingWindowPredictor(window: length, hop: 0.1).predict(audio, model: stageOne!, source: audioURL.lastPathComponent)
+                }
+                for (c, candidate) in generator.candidates(from: track, key: UInt64(index), windowTracks: windowTracks).enumerated() {
                     let path = "candidates/\(identifier)/c\(c).json"
                     try candidate.write(to: folder.appendingPathComponent(path))
                     candidates.append(ReviewCandidate(path: path, kind: generator.kinds[c].description, track: candidate))

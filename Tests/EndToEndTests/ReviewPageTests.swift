@@ -71,6 +71,16 @@ struct ReviewPageTests {
         }
     }
 
+    @Test func embeddedAudioMakesOneFile() throws {
+        let (clips, tracks) = try makeInputs()
+        let output = folder.appendingPathComponent("embedded").path
+        let result = try TestProcess.emobake(["review", "make", "--clips"] + clips + ["--tracks"] + tracks + ["--embed-audio", "-o", output])
+        #expect(result.status == 0, "\(result.standardError)")
+        let page = try String(contentsOfFile: output + "/index.html", encoding: .utf8)
+        #expect(page.components(separatedBy: "data:audio/wav;base64,UklGR").count - 1 == 2)
+        #expect(!FileManager.default.fileExists(atPath: output + "/audio"))
+    }
+
     @Test func aPersonChoosesInChromiumAndExportsThePreferencesFile() throws {
         let output = folder.appendingPathComponent("review").path
         #expect(try makeReview(output).status == 0)

@@ -91,6 +91,24 @@ import Training
         #expect(zip(zip(a, b), c).allSatisfy { abs(($0.0 + $1) / 2 - $0.1) < 1e-6 })
     }
 
+    @Test func windowCandidatesAreTheStageOneTrackReadAtTheModelFrames() {
+        let track = Self.track()
+        // A coarser Stage 1 track, emotions in another order: happy rises from 0.2 to 0.6 over 2 s.
+        let stageOne = EmotionTrack(
+            emotions: ["sad", "happy", "neutral"], times: [0, 2],
+            alpha: [0.2, 0.2, 0.6, 0.2, 0.6, 0.2].map { $0 * 5 })
+        #expect(CandidateKind.parse("window:1.4") == .window(1.4) && CandidateKind.parse("window:0") == nil)
+        let generator = CandidateGenerator(kinds: [.mean, .window(1.4)], seed: 1)
+        #expect(generator.windowLengths == [1.4])
+        let candidates = generator.candidates(from: track, key: 0, windowTracks: [1.4: stageOne])
+        #expect(candidates[1].times == track.times && candidates[1].emotions == track.emotions)
+        for frame in [0, 5, 20] {
+            let w = track.times[frame] / 2
+            let m = candidates[1].mixture(frame: frame)
+            #expect(abs(m[0] - (0.6 - 0.4 * w)) < 1e-9 && abs(m[1] - (0.2 + 0.4 * w)) < 1e-9 && abs(m[2] - 0.2) < 1e-9)
+        }
+    }
+
     @Test func gammaAndDirichletDrawsHaveTheRightMoments() {
         var random = SeededRandom(seed: 99)
         for shape in [0.3, 1.0, 4.5] {
