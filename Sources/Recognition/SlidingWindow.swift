@@ -46,12 +46,18 @@ public struct SlidingWindowPredictor: Sendable {
     }
 
     /// Predicts a track while decoding: memory holds one window and one block, whatever the length.
-    public func predict(_ stream: AudioStream, model: any EmotionModel, source: String) throws -> EmotionTrack {
+    /// `progress` is called after each decoded block with the seconds of audio heard so far.
+    public func predict(
+        _ stream: AudioStream, model: any EmotionModel, source: String, progress: ((Double) -> Void)? = nil
+    ) throws -> EmotionTrack {
         guard stream.sampleRate == model.sampleRate else {
             throw RecognitionError("window.sampleRate", "\(source): audio is at \(stream.sampleRate) Hz, the model hears \(model.sampleRate) Hz")
         }
         var collector = try Collector(predictor: self, model: model, source: source)
-        while let block = try stream.next() { try collector.append(block[...]) }
+        while let block = try stream.next() {
+            try collector.append(block[...])
+            progress?(Double(stream.samplesDelivered) / Double(stream.sampleRate))
+        }
         return try collector.finish()
     }
 

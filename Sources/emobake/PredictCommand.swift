@@ -73,7 +73,20 @@ struct PredictCommand: ParsableCommand {
             let emotionModel = try ModelLoader.load(directory: modelDirectory)
             let audioURL = URL(fileURLWithPath: audio)
             let stream = try AudioStream(url: audioURL, sampleRate: emotionModel.sampleRate)
-            let track = try SlidingWindowPredictor(window: window, hop: hop).predict(stream, model: emotionModel, source: audioURL.lastPathComponent)
+            // A progress line on a terminal only (redirected output stays plain).
+            let showProgress = !quiet && !json && isatty(STDERR_FILENO) == 1
+            let total = stream.info.duration
+            var lastShown = -1.0
+            let track = try SlidingWindowPredictor(window: window, hop: hop).predict(
+                stream, model: emotionModel, source: audioURL.lastPathComponent,
+                progress: showProgress
+                    ? { heard in
+                        guard heard - lastShown >= 1 else { return }
+                        lastShown = heard
+                        let of = total.map { " of \(DecimalFormat.fixed($0, 1)) s" } ?? ""
+                        FileHandle.standardError.write(Data("\rpredicting: \(DecimalFormat.fixed(heard, 1)) s\(of)".utf8))
+                    } : nil)
+            if showProgress { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
             let outputURL = URL(fileURLWithPath: output)
             try track.write(to: outputURL)
             let seconds = Double(stream.samplesDelivered) / Double(emotionModel.sampleRate)
