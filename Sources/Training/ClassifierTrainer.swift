@@ -99,6 +99,30 @@ public struct EpochReport: Sendable, Equatable {
     }
 }
 
+/// The training loss of a classifier's raw outputs, shared by the compact model and the
+/// head-only trainer: cross-entropy of softmax(x) for `.ce`; for `.dirichlet`, the Dirichlet
+/// NLL of smoothed targets plus `meanCrossEntropyWeight` times the cross-entropy of the
+/// Dirichlet mean (the mean alone during the first `warmStartEpochs`).
+public enum ClassifierLoss {
+    public static func compute(
+        _ tape: Tape, outputs: Variable, labels: [Int], settings: ClassifierTrainingSettings, completedEpochs: Int
+    ) -> Variable {
+        let classes = outputs.shape[1]
+        let oneHot = labels.map { label in (0..<classes).map { $0 == label ? 1.0 : 0.0 } }
+        switch settings.loss {
+        case .ce:
+            return tape.crossEntropy(outputs, targets: oneHot)
+        case .dirichlet:
+            let meanCE = tape.dirichletMeanCrossEntropy(outputs, targets: oneHot)
+            if completedEpochs < settings.warmStartEpochs { return meanCE }
+            let smoothed = labels.map { Targets.smoothedOneHot(label: $0, classes: classes, smoothing: settings.labelSmoothing) }
+            let nll = tape.dirichletNegativeLogLikelihood(outputs, targets: smoothed)
+            guard settings.meanCrossEntropyWeight > 0 else { return nll }
+            return tape.weightedSum(nll, 1, meanCE, Float(settings.meanCrossEntropyWeight))
+        }
+    }
+}
+
 /// Trains the compact model on a feature bank: AdamW, warm-up + cosine schedule, gradient
 /// clipping, augmentation, a validation pass after each epoch, checkpoints and resume.
 ///
@@ -167,19 +191,7 @@ public final class ClassifierTrainer {
 
     /// The loss of one batch of raw outputs.
     func loss(_ tape: Tape, outputs: Variable, labels: [Int]) -> Variable {
-        let classes = configuration.emotions.count
-        let oneHot = labels.map { label in (0..<classes).map { $0 == label ? 1.0 : 0.0 } }
-        switch settings.loss {
-        case .ce:
-            return tape.crossEntropy(outputs, targets: oneHot)
-        case .dirichlet:
-            let meanCE = tape.dirichletMeanCrossEntropy(outputs, targets: oneHot)
-            if completedEpochs < settings.warmStartEpochs { return meanCE }
-            let smoothed = labels.map { Targets.smoothedOneHot(label: $0, classes: classes, smoothing: settings.labelSmoothing) }
-            let nll = tape.dirichletNegativeLogLikelihood(outputs, targets: smoothed)
-            guard settings.meanCrossEntropyWeight > 0 else { return nll }
-            return tape.weightedSum(nll, 1, meanCE, Float(settings.meanCrossEntropyWeight))
-        }
+        ClassifierLoss.compute(tape, outputs: outputs, labels: labels, settings: settings, completedEpochs: completedEpochs)
     }
 
     /// Trains one epoch, validates, and returns its report. `progress(batch, batches)` is
