@@ -10,7 +10,8 @@ public struct CompactModelConfiguration: Sendable, Equatable {
     public enum Head: String, Sendable, CaseIterable {
         /// The paper's head: alpha = x^2 + 1e-6.
         case dirichlet
-        /// A softmax classifier (cross-entropy baseline): alpha = softmax(x) * concentration,
+        /// A softmax classifier (cross-entropy baseline): alpha = softmax(x) * concentration
+        /// (100 by default, as for the runtime's wav2vec2 classifiers),
         /// so the mixture is the probability vector and the concentration is fixed.
         case softmax
     }
@@ -29,7 +30,7 @@ public struct CompactModelConfiguration: Sendable, Equatable {
 
     public init(
         emotions: [String], head: Head = .dirichlet, channels: [Int] = [16, 32, 64, 128],
-        convolutionsPerBlock: [Int] = [1, 2, 2, 2], dropout: Double = 0.3, softmaxConcentration: Double = 10,
+        convolutionsPerBlock: [Int] = [1, 2, 2, 2], dropout: Double = 0.3, softmaxConcentration: Double = Wav2Vec2EmotionModel.classifierConcentration,
         features: LogMelSettings = LogMelSettings()
     ) {
         self.emotions = emotions
@@ -91,7 +92,7 @@ public struct CompactModelConfiguration: Sendable, Equatable {
             throw headField.fail("expected \"dirichlet\" or \"softmax\"")
         }
         self.head = head
-        softmaxConcentration = try root.optional("softmax_concentration")?.double(in: 1e-3...1e6) ?? 10
+        softmaxConcentration = try root.optional("softmax_concentration")?.double(in: 1e-3...1e6) ?? Wav2Vec2EmotionModel.classifierConcentration
         let channelsField = try root.required("channels")
         channels = try channelsField.array().map { try $0.int() }
         let perBlockField = try root.required("convolutions_per_block")
