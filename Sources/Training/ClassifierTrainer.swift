@@ -32,6 +32,9 @@ public struct ClassifierTrainingSettings: Sendable, Equatable {
     public var speeds = [0.9, 0.95, 1.0, 1.05, 1.1]
     public var augmentation = AugmentationSettings()
     public var threads = 2
+    /// Clean training clips that re-estimate batch norm's statistics after every epoch
+    /// (see `BatchNormRecalibration`); 0 keeps the running statistics of training.
+    public var recalibrationClips = 512
 
     public init() {}
 
@@ -43,7 +46,7 @@ public struct ClassifierTrainingSettings: Sendable, Equatable {
             "decay=\(weightDecay)", "clip=\(clipNorm)", "seed=\(seed)", "smoothing=\(labelSmoothing)",
             "meanCE=\(meanCrossEntropyWeight)", "warmStart=\(warmStartEpochs)", "speeds=\(speeds)",
             "augment=\(a.speedProbability),\(a.gainDecibels),\(a.noiseProbability),\(a.noiseSNR),\(a.frequencyMasks),\(a.frequencyMaskWidth),\(a.timeMasks),\(a.timeMaskWidth),\(a.cropFrames)",
-            "threads=\(threads)",
+            "threads=\(threads)", "recalibration=\(recalibrationClips)",
         ].joined(separator: ";")
     }
 }
@@ -149,6 +152,8 @@ public final class ClassifierTrainer {
     var dataRandom: SeededRandom
     var dropoutRandom: SeededRandom
     let train: BatchMaker
+    /// The training clips without augmentation, for batch-norm recalibration.
+    let cleanTrain: BatchMaker
     let validation: BatchMaker?
     let workspace = AutogradWorkspace()
     /// Identifies settings + configuration + data, so that a checkpoint resumes only the run it came from.
@@ -178,6 +183,9 @@ public final class ClassifierTrainer {
         dropoutRandom = SeededRandom(seed: settings.seed &+ 0x5EED_0002)
         let extractor = LogMelExtractor(settings: configuration.features)
         self.train = BatchMaker(bank: train, extractor: extractor, augmentation: settings.augmentation, minimumFrames: configuration.timeReduction)
+        var clean = AugmentationSettings.none
+        clean.cropFrames = settings.augmentation.cropFrames
+        self.cleanTrain = BatchMaker(bank: train, extractor: extractor, augmentation: clean, minimumFrames: configuration.timeReduction)
         var plain = AugmentationSettings.none
         plain.cropFrames = 0
         self.validation = validation.map { BatchMaker(bank: $0, extractor: extractor, augmentation: plain, minimumFrames: configuration.timeReduction) }
@@ -225,6 +233,7 @@ public final class ClassifierTrainer {
             progress?(batchIndex + 1, batches)
         }
         completedEpochs += 1
+        recalibrateBatchNorm()
         let report = EpochReport(
             epoch: completedEpochs, loss: totalLoss / Double(seen), trainAccuracy: Double(correct) / Double(seen),
             learningRate: lastRate, seconds: Date().timeIntervalSince(start), validation: validate())
@@ -257,6 +266,20 @@ public final class ClassifierTrainer {
         }
         dataRandom.shuffle(&batches)
         return batches
+    }
+
+    /// Re-estimates batch norm's statistics on the first `clips` (default
+    /// `recalibrationClips`) training clips of a fixed order (independent of the data
+    /// generator, so resumes stay exact). The train command uses every clip at the end.
+    public func recalibrateBatchNorm(clips: Int? = nil) {
+        let count = clips ?? settings.recalibrationClips
+        guard count > 0 else { return }
+        var order = Array(train.bank.clips.indices)
+        var fixed = SeededRandom(seed: settings.seed &+ 0x5EED_0003)
+        fixed.shuffle(&order)
+        BatchNormRecalibration.run(
+            network: network, maker: cleanTrain, clips: Array(order.prefix(count)), batchSize: settings.batchSize,
+            workspace: workspace)
     }
 
     /// Scores every validation clip whole (no crop, no augmentation), as `emobake eval` does.

@@ -197,6 +197,8 @@ struct TrainClassifierCommand: ParsableCommand {
             say(line)
             try trainer.saveCheckpoint(to: checkpointURL)
         }
+        // Batch norm's statistics from every clean training clip (see BatchNormRecalibration).
+        if settings.recalibrationClips > 0 { trainer.recalibrateBatchNorm(clips: trainClips.count) }
         let model = trainer.model()
         try model.write(to: outputURL, metadata: ["trained_epochs": String(trainer.completedEpochs)])
         let final = trainer.validate()
@@ -433,6 +435,61 @@ struct TrainHeadCommand: ParsableCommand {
                 print("wrote \(output) (the backbone with the trained head)")
                 if let metrics { print("validation (\(validation.count) clips):\n" + metrics.text, terminator: "") }
             }
+        } catch {
+            printError(oneLineMessage(error))
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct TrainRecalibrateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "recalibrate",
+        abstract: "Re-estimate a compact model's batch-norm statistics on clean training clips.",
+        discussion: """
+            Batch norm's running statistics follow the augmented training batches, whose
+            variance is lower than clean audio's; train classifier therefore re-estimates them
+            on clean training clips after every epoch and at the end. This command does the
+            same for an existing model folder (for example one trained before that step
+            existed): every training-split clip of DATA (the --validation-speakers are left
+            out), then model.safetensors is rewritten.
+
+            Example:
+              emobake train recalibrate --model models/mine --data ../shared/data/ravdess
+            """)
+
+    @Option(name: .long, help: "The compact model folder to update.")
+    var model: String
+
+    @Option(name: .long, help: "The training data (as for train classifier).")
+    var data: String
+
+    @Option(name: .long, help: "Speakers left out (the validation set).")
+    var validationSpeakers: String = "17-20"
+
+    @Option(name: [.short, .customLong("jobs")], help: "Threads.")
+    var jobs: Int = 2
+
+    func validate() throws {
+        if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be 1 to 64") }
+    }
+
+    func run() throws {
+        do {
+            AutogradThreads.useForTraining(jobs)
+            let directory = URL(fileURLWithPath: model)
+            let compact = try CompactModel.load(directory: directory)
+            let clips = try ClipCatalogue.load(URL(fileURLWithPath: data), emotions: compact.emotions)
+            let train = ClipCatalogue.split(clips, validationSpeakers: try ClipCatalogue.parseSpeakers(validationSpeakers)).train
+            guard !train.isEmpty else { throw TrainingError("data.noTraining", "\(data): no training clips") }
+            let bank = try FeatureBank.build(train, extractor: compact.extractor, speeds: [1], threads: jobs)
+            var clean = AugmentationSettings.none
+            clean.cropFrames = AugmentationSettings().cropFrames
+            let maker = BatchMaker(bank: bank, extractor: compact.extractor, augmentation: clean, minimumFrames: compact.configuration.timeReduction)
+            BatchNormRecalibration.run(
+                network: compact.network, maker: maker, clips: Array(bank.clips.indices), batchSize: 32, workspace: AutogradWorkspace())
+            try compact.write(to: directory, metadata: ["recalibrated_on": "\(train.count) clips"])
+            print("recalibrated batch norm of \(model) on \(train.count) clean training clips")
         } catch {
             printError(oneLineMessage(error))
             throw ExitCode(1)

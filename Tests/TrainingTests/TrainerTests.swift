@@ -170,3 +170,33 @@ import Training
         #expect(maker.batch([0, 1, 2], augment: true, random: &random).features.value != batch.features.value)
     }
 }
+
+@Suite struct BatchNormRecalibrationTests {
+    @Test func oneCleanBatchSetsTheRunningStatisticsToItsOwn() throws {
+        let bank = TrainerTests.bank(clipsPerClass: 2, speeds: [1])
+        let extractor = LogMelExtractor(settings: TrainerTests.configuration.features)
+        var clean = AugmentationSettings.none
+        clean.cropFrames = 300
+        let maker = BatchMaker(bank: bank, extractor: extractor, augmentation: clean, minimumFrames: 4)
+        var random = SeededRandom(seed: 4)
+        let network = CompactNetwork(configuration: TrainerTests.configuration, random: &random)
+        let first = try #require(network.layers.first?.first)
+        first.statistics.mean = first.statistics.mean.map { _ in 5 }  // far from the truth
+        let workspace = AutogradWorkspace()
+        BatchNormRecalibration.run(network: network, maker: maker, clips: Array(bank.clips.indices), batchSize: 32, workspace: workspace)
+        // The same batch (sorted by length, as the recalibration orders it) through the first convolution.
+        let order = bank.clips.indices.sorted { (bank.clips[$0].variants[0].frames, $0) < (bank.clips[$1].variants[0].frames, $1) }
+        var unused = SeededRandom(seed: 0)
+        let batch = maker.batch(order, augment: false, random: &unused)
+        let convolved = Tape.inference().convolution2D(batch.features, weight: first.weight, bias: nil, padding: (1, 1), workspace: workspace)
+        let channels = convolved.shape[0], per = convolved.count / channels
+        for c in 0..<channels {
+            let values = convolved.value[(c * per)..<((c + 1) * per)].map(Double.init)
+            let mean = values.reduce(0, +) / Double(per)
+            let variance = values.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(per - 1)
+            #expect(abs(Double(first.statistics.mean[c]) - mean) < 1e-4)
+            #expect(abs(Double(first.statistics.variance[c]) - variance) < 1e-4 * max(1, variance))
+        }
+        #expect(first.statistics.momentum == 0.1)  // restored
+    }
+}

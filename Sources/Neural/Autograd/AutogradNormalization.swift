@@ -4,7 +4,7 @@
 public final class BatchNormStatistics {
     public var mean: [Float]
     public var variance: [Float]
-    public let momentum: Float
+    public var momentum: Float
     public let epsilon: Float
 
     public init(channels: Int, momentum: Float = 0.1, epsilon: Float = 1e-5) {
