@@ -32,9 +32,15 @@ public struct ClassifierTrainingSettings: Sendable, Equatable {
     public var speeds = [0.9, 0.95, 1.0, 1.05, 1.1]
     public var augmentation = AugmentationSettings()
     public var threads = 2
-    /// Clean training clips that re-estimate batch norm's statistics after every epoch
-    /// (see `BatchNormRecalibration`); 0 keeps the running statistics of training.
+    /// Clean training clips that re-estimate batch norm's statistics for each epoch's
+    /// validation (see `BatchNormRecalibration`); 0 validates with the running statistics.
     public var recalibrationClips = 512
+    /// Weight each clip's loss by N / (K n_class), so that every class counts the same
+    /// (RAVDESS with calm merged has 1.5 times as many neutral clips as any other class).
+    public var balanceClasses = true
+    /// Start from this model's weights (a CE warm start for Dirichlet fine-tuning): the
+    /// convolutions and batch norm always, the classifier when its head matches.
+    public var initialModel: String?
 
     public init() {}
 
@@ -46,7 +52,7 @@ public struct ClassifierTrainingSettings: Sendable, Equatable {
             "decay=\(weightDecay)", "clip=\(clipNorm)", "seed=\(seed)", "smoothing=\(labelSmoothing)",
             "meanCE=\(meanCrossEntropyWeight)", "warmStart=\(warmStartEpochs)", "speeds=\(speeds)",
             "augment=\(a.speedProbability),\(a.gainDecibels),\(a.noiseProbability),\(a.noiseSNR),\(a.frequencyMasks),\(a.frequencyMaskWidth),\(a.timeMasks),\(a.timeMaskWidth),\(a.cropFrames)",
-            "threads=\(threads)", "recalibration=\(recalibrationClips)",
+            "threads=\(threads)", "recalibration=\(recalibrationClips)", "balance=\(balanceClasses)", "init=\(initialModel ?? "-")",
         ].joined(separator: ";")
     }
 }
@@ -107,19 +113,22 @@ public struct EpochReport: Sendable, Equatable {
 /// NLL of smoothed targets plus `meanCrossEntropyWeight` times the cross-entropy of the
 /// Dirichlet mean (the mean alone during the first `warmStartEpochs`).
 public enum ClassifierLoss {
+    /// - classWeights: per class, weighting each sample's loss (nil: all equal).
     public static func compute(
-        _ tape: Tape, outputs: Variable, labels: [Int], settings: ClassifierTrainingSettings, completedEpochs: Int
+        _ tape: Tape, outputs: Variable, labels: [Int], settings: ClassifierTrainingSettings, completedEpochs: Int,
+        classWeights: [Double]? = nil
     ) -> Variable {
         let classes = outputs.shape[1]
         let oneHot = labels.map { label in (0..<classes).map { $0 == label ? 1.0 : 0.0 } }
+        let weights = classWeights.map { w in labels.map { w[$0] } }
         switch settings.loss {
         case .ce:
-            return tape.crossEntropy(outputs, targets: oneHot)
+            return tape.crossEntropy(outputs, targets: oneHot, weights: weights)
         case .dirichlet:
-            let meanCE = tape.dirichletMeanCrossEntropy(outputs, targets: oneHot)
+            let meanCE = tape.dirichletMeanCrossEntropy(outputs, targets: oneHot, weights: weights)
             if completedEpochs < settings.warmStartEpochs { return meanCE }
             let smoothed = labels.map { Targets.smoothedOneHot(label: $0, classes: classes, smoothing: settings.labelSmoothing) }
-            let nll = tape.dirichletNegativeLogLikelihood(outputs, targets: smoothed)
+            let nll = tape.dirichletNegativeLogLikelihood(outputs, targets: smoothed, weights: weights)
             guard settings.meanCrossEntropyWeight > 0 else { return nll }
             return tape.weightedSum(nll, 1, meanCE, Float(settings.meanCrossEntropyWeight))
         }
@@ -156,6 +165,8 @@ public final class ClassifierTrainer {
     let cleanTrain: BatchMaker
     let validation: BatchMaker?
     let workspace = AutogradWorkspace()
+    /// N / (K n_c) per class when balancing, else nil.
+    public let classWeights: [Double]?
     /// Identifies settings + configuration + data, so that a checkpoint resumes only the run it came from.
     public let fingerprint: String
 
@@ -189,6 +200,14 @@ public final class ClassifierTrainer {
         var plain = AugmentationSettings.none
         plain.cropFrames = 0
         self.validation = validation.map { BatchMaker(bank: $0, extractor: extractor, augmentation: plain, minimumFrames: configuration.timeReduction) }
+        if settings.balanceClasses {
+            var counts = [Int](repeating: 0, count: configuration.emotions.count)
+            for clip in train.clips { counts[clip.label] += 1 }
+            let total = Double(train.clips.count), classes = Double(counts.filter { $0 > 0 }.count)
+            classWeights = counts.map { $0 == 0 ? 0 : total / (classes * Double($0)) }
+        } else {
+            classWeights = nil
+        }
         let steps = Self.steps(clips: train.clips.count, batchSize: settings.batchSize)
         schedule = WarmupCosineSchedule(peak: settings.peakRate, warmupSteps: settings.warmupEpochs * steps, totalSteps: settings.epochs * steps)
         let configText = (try? JSONCodec.serialize(configuration.json, style: .compact)) ?? ""
@@ -199,7 +218,8 @@ public final class ClassifierTrainer {
 
     /// The loss of one batch of raw outputs.
     func loss(_ tape: Tape, outputs: Variable, labels: [Int]) -> Variable {
-        ClassifierLoss.compute(tape, outputs: outputs, labels: labels, settings: settings, completedEpochs: completedEpochs)
+        ClassifierLoss.compute(
+            tape, outputs: outputs, labels: labels, settings: settings, completedEpochs: completedEpochs, classWeights: classWeights)
     }
 
     /// Trains one epoch, validates, and returns its report. `progress(batch, batches)` is
@@ -233,10 +253,22 @@ public final class ClassifierTrainer {
             progress?(batchIndex + 1, batches)
         }
         completedEpochs += 1
-        recalibrateBatchNorm()
+        // Validation: the running statistics lag behind weights that move fast at a high
+        // learning rate, so mid-run each validation uses recalibrated statistics on a copy;
+        // the last epoch validates the model as it will be saved.
+        let metrics: ClassifierMetrics?
+        if completedEpochs < settings.epochs && settings.recalibrationClips > 0 && validation != nil {
+            let layers = Array(network.layers.joined())
+            let saved = layers.map { ($0.statistics.mean, $0.statistics.variance) }
+            recalibrateBatchNorm()
+            metrics = validate()
+            for (layer, statistics) in zip(layers, saved) { (layer.statistics.mean, layer.statistics.variance) = statistics }
+        } else {
+            metrics = validate()
+        }
         let report = EpochReport(
             epoch: completedEpochs, loss: totalLoss / Double(seen), trainAccuracy: Double(correct) / Double(seen),
-            learningRate: lastRate, seconds: Date().timeIntervalSince(start), validation: validate())
+            learningRate: lastRate, seconds: Date().timeIntervalSince(start), validation: metrics)
         history.append(report)
         return report
     }
@@ -301,5 +333,30 @@ public final class ClassifierTrainer {
     /// The trained model as it stands.
     public func model(identifier: String = "emobake-compact-v1") -> CompactModel {
         CompactModel(network: network, identifier: identifier)
+    }
+}
+
+extension ClassifierTrainer {
+    /// Copies another compact model's weights in before training: convolutions and batch norm
+    /// (parameters and running statistics) always, the classifier only when the head is the
+    /// same kind (a softmax classifier's weights mean nothing to alpha = x^2). The shapes must
+    /// match this configuration.
+    public func start(from initial: CompactModel) throws {
+        guard initial.configuration.channels == configuration.channels,
+            initial.configuration.convolutionsPerBlock == configuration.convolutionsPerBlock,
+            initial.configuration.emotions == configuration.emotions,
+            initial.configuration.features == configuration.features
+        else {
+            throw TrainingError("init.mismatch", "the initial model's architecture, features or emotions differ from this run's")
+        }
+        let keepClassifier = initial.configuration.head == configuration.head
+        let source = initial.network.stateTensors
+        for (name, variable, _) in network.parameters where keepClassifier || !name.hasPrefix("classifier.") {
+            variable.value = source[name]!.data
+        }
+        for (mine, theirs) in zip(network.layers.joined(), initial.network.layers.joined()) {
+            mine.statistics.mean = theirs.statistics.mean
+            mine.statistics.variance = theirs.statistics.variance
+        }
     }
 }

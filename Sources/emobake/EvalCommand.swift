@@ -10,7 +10,7 @@ struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
         abstract: "Measure emotion models on labelled audio.",
-        subcommands: [EvalClassifierCommand.self, EvalSequenceCommand.self])
+        subcommands: [EvalClassifierCommand.self, EvalSpeedCommand.self, EvalSequenceCommand.self])
 }
 
 struct EvalClassifierCommand: ParsableCommand {

@@ -11,7 +11,10 @@ struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
         abstract: "Train emotion models on labelled audio.",
-        subcommands: [TrainClassifierCommand.self, TrainBenchCommand.self, TrainSequenceCommand.self, TrainDPOCommand.self])
+        subcommands: [
+            TrainClassifierCommand.self, TrainHeadCommand.self, TrainRecalibrateCommand.self, TrainBenchCommand.self, TrainSequenceCommand.self,
+            TrainDPOCommand.self,
+        ])
 }
 
 struct TrainClassifierCommand: ParsableCommand {
@@ -75,6 +78,12 @@ struct TrainClassifierCommand: ParsableCommand {
 
     @Option(name: .long, help: "Dirichlet loss: epochs trained on the mean cross-entropy alone first.")
     var warmStartEpochs: Int = 0
+
+    @Option(name: .long, help: "Start from this compact model's weights (e.g. a CE model, for Dirichlet fine-tuning).")
+    var initFrom: String?
+
+    @Flag(name: .long, help: "Do not weight clips by inverse class frequency.")
+    var noClassBalance = false
 
     @Flag(name: .long, help: "Train without augmentation (crops only).")
     var noAugmentation = false
@@ -143,6 +152,8 @@ struct TrainClassifierCommand: ParsableCommand {
         settings.labelSmoothing = labelSmoothing
         settings.warmStartEpochs = warmStartEpochs
         settings.threads = jobs
+        settings.balanceClasses = !noClassBalance
+        settings.initialModel = initFrom
         if noAugmentation {
             settings.augmentation = .none
             settings.speeds = [1]
@@ -172,6 +183,11 @@ struct TrainClassifierCommand: ParsableCommand {
         let description = trainClips.map { "\($0.url.path)|\($0.label)" }.joined(separator: "\n")
         let trainer = ClassifierTrainer(
             configuration: configuration, settings: settings, train: trainBank, validation: validationBank, dataDescription: description)
+        if let initFrom {
+            let initial = try CompactModel.load(directory: URL(fileURLWithPath: initFrom))
+            try trainer.start(from: initial)
+            say("initial weights: \(initFrom) (\(initial.configuration.head == configuration.head ? "with" : "without") its classifier)")
+        }
         let outputURL = URL(fileURLWithPath: output)
         let checkpointURL = checkpoint.map { URL(fileURLWithPath: $0) } ?? outputURL.appendingPathComponent("checkpoint")
         if resume {
@@ -197,8 +213,6 @@ struct TrainClassifierCommand: ParsableCommand {
             say(line)
             try trainer.saveCheckpoint(to: checkpointURL)
         }
-        // Batch norm's statistics from every clean training clip (see BatchNormRecalibration).
-        if settings.recalibrationClips > 0 { trainer.recalibrateBatchNorm(clips: trainClips.count) }
         let model = trainer.model()
         try model.write(to: outputURL, metadata: ["trained_epochs": String(trainer.completedEpochs)])
         let final = trainer.validate()
@@ -245,6 +259,8 @@ struct TrainClassifierCommand: ParsableCommand {
                 ("warm_start_epochs", .integer(Int64(settings.warmStartEpochs))),
                 ("augmentation", .bool(settings.augmentation != .none)),
                 ("threads", .integer(Int64(settings.threads))),
+                ("class_balance", .bool(settings.balanceClasses)),
+                ("init_from", settings.initialModel.map { .string($0) } ?? .null),
                 ("history", .array(trainer.history.map { $0.json() })),
                 ("validation", final?.json ?? .null),
             ]))
@@ -447,12 +463,12 @@ struct TrainRecalibrateCommand: ParsableCommand {
         commandName: "recalibrate",
         abstract: "Re-estimate a compact model's batch-norm statistics on clean training clips.",
         discussion: """
-            Batch norm's running statistics follow the augmented training batches, whose
-            variance is lower than clean audio's; train classifier therefore re-estimates them
-            on clean training clips after every epoch and at the end. This command does the
-            same for an existing model folder (for example one trained before that step
-            existed): every training-split clip of DATA (the --validation-speakers are left
-            out), then model.safetensors is rewritten.
+            Replaces batch norm's running statistics by their average over batches of the
+            training clips (the --validation-speakers are left out), clean or --augmented, then
+            rewrites model.safetensors. train classifier does this on a copy for each epoch's
+            validation (the running statistics lag behind fast-moving weights early on); its
+            final model keeps the running statistics, which measured better at the end of
+            training. Use this for a model stopped early or fine-tuned elsewhere.
 
             Example:
               emobake train recalibrate --model models/mine --data ../shared/data/ravdess
@@ -470,8 +486,15 @@ struct TrainRecalibrateCommand: ParsableCommand {
     @Option(name: [.short, .customLong("jobs")], help: "Threads.")
     var jobs: Int = 2
 
+    @Flag(name: .long, help: "Use augmented batches (as in training) instead of clean ones.")
+    var augmented = false
+
+    @Option(name: .long, help: "Passes over the training clips (with --augmented, each draws new augmentation).")
+    var passes: Int = 1
+
     func validate() throws {
         if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be 1 to 64") }
+        if passes < 1 || passes > 100 { throw ValidationError("--passes must be 1 to 100") }
     }
 
     func run() throws {
@@ -485,9 +508,12 @@ struct TrainRecalibrateCommand: ParsableCommand {
             let bank = try FeatureBank.build(train, extractor: compact.extractor, speeds: [1], threads: jobs)
             var clean = AugmentationSettings.none
             clean.cropFrames = AugmentationSettings().cropFrames
-            let maker = BatchMaker(bank: bank, extractor: compact.extractor, augmentation: clean, minimumFrames: compact.configuration.timeReduction)
+            let maker = BatchMaker(
+                bank: bank, extractor: compact.extractor, augmentation: augmented ? AugmentationSettings() : clean,
+                minimumFrames: compact.configuration.timeReduction)
+            let clipList = (0..<passes).flatMap { _ in Array(bank.clips.indices) }
             BatchNormRecalibration.run(
-                network: compact.network, maker: maker, clips: Array(bank.clips.indices), batchSize: 32, workspace: AutogradWorkspace())
+                network: compact.network, maker: maker, clips: clipList, batchSize: 32, workspace: AutogradWorkspace(), augment: augmented)
             try compact.write(to: directory, metadata: ["recalibrated_on": "\(train.count) clips"])
             print("recalibrated batch norm of \(model) on \(train.count) clean training clips")
         } catch {

@@ -15,7 +15,8 @@ import Training
     static let names = [
         "linear", "convolution2D", "convolution2DStrided", "convolution1D", "batchNormTraining", "batchNormInference",
         "layerNorm", "relu", "gelu", "maxPool2D", "maskedMeanPool", "maskedMeanOverTime", "permute", "reshape", "attention",
-        "dropout", "add", "scale", "crossEntropy", "dirichletNLL", "dirichletMeanCrossEntropy", "weightedSum",
+        "dropout", "add", "scale", "crossEntropy", "dirichletNLL", "dirichletMeanCrossEntropy", "weightedSum", "crossEntropyWeighted",
+        "dirichletNLLWeighted", "dirichletMeanCrossEntropyWeighted",
     ]
 
     static func random(_ shape: [Int], _ generator: inout SeededRandom, scale: Double = 1) -> Variable {
@@ -117,6 +118,15 @@ import Training
         case "dirichletMeanCrossEntropy":
             let t = targets(3, 5, smoothing: 0.2)
             return ([awayFromZero([3, 5], &g)], { $0.dirichletMeanCrossEntropy($1[0], targets: t) })
+        case "crossEntropyWeighted":
+            let t = targets(3, 5, smoothing: 0.2)
+            return ([random([3, 5], &g, scale: 2)], { $0.crossEntropy($1[0], targets: t, weights: [0.5, 2, 1]) })
+        case "dirichletNLLWeighted":
+            let t = targets(3, 5, smoothing: 0.2)
+            return ([awayFromZero([3, 5], &g)], { $0.dirichletNegativeLogLikelihood($1[0], targets: t, weights: [0.5, 2, 1]) })
+        case "dirichletMeanCrossEntropyWeighted":
+            let t = targets(3, 5, smoothing: 0.2)
+            return ([awayFromZero([3, 5], &g)], { $0.dirichletMeanCrossEntropy($1[0], targets: t, weights: [0.5, 2, 1]) })
         case "weightedSum":
             let t = targets(2, 4, smoothing: 0.1)
             return ([awayFromZero([2, 4], &g)], { tape, v in

@@ -32,6 +32,18 @@ import Training
         #expect(abs(Double(loss.value[0]) - log(7)) < 1e-6)
     }
 
+    @Test func weightsAverageThePerSampleLosses() {
+        // Weighted: sum w_n L_n / sum w_n, so equal weights change nothing and a zero weight
+        // removes a sample.
+        let x = Variable(shape: [2, 3], value: [2, 0.5, -1, 0.3, 0.1, 1.2])
+        let targets = [Targets.smoothedOneHot(label: 0, classes: 3, smoothing: 0), Targets.smoothedOneHot(label: 2, classes: 3, smoothing: 0)]
+        let tape = Tape.inference()
+        let plain = tape.crossEntropy(x, targets: targets).value[0]
+        #expect(abs(tape.crossEntropy(x, targets: targets, weights: [3, 3]).value[0] - plain) < 1e-6)
+        let first = tape.crossEntropy(Variable(shape: [1, 3], value: [2, 0.5, -1]), targets: [targets[0]]).value[0]
+        #expect(abs(tape.crossEntropy(x, targets: targets, weights: [1, 0]).value[0] - first) < 1e-6)
+    }
+
     @Test func smoothedTargetsLieOnTheOpenSimplex() {
         let row = Targets.smoothedOneHot(label: 3, classes: 7, smoothing: 0.1)
         #expect(abs(row.reduce(0, +) - 1) < 1e-12)
