@@ -21,9 +21,9 @@ struct BatchOutputWriter {
         let lines = results.map(ManifestLine.init(result:))
         let timelines = try writeTimelines(results: results, script: script, baker: baker)
         let manifest = Manifest(
-            generator: generator, scriptName: script.url.lastPathComponent, scriptSHA256: try Digest.sha256(ofFileAt: script.url),
+            generator: generator, scriptName: script.url.lastPathComponent, scriptSHA256: try SHA256.hex(ofFileAt: script.url),
             scriptLineCount: script.lines.count, scriptFolder: relativePath(from: output.realPath, to: script.directory),
-            projectName: project.url?.lastPathComponent, projectSHA256: try project.url.map { try Digest.sha256(ofFileAt: $0) },
+            projectName: project.url?.lastPathComponent, projectSHA256: try project.url.map { try SHA256.hex(ofFileAt: $0) },
             model: model, settings: Self.settingsJSON(project), shard: shard, lines: lines, timelines: timelines)
         var records: [Int: LineRecord] = [:]
         for result in results { if let record = result.record { records[result.index] = record } }
@@ -90,7 +90,7 @@ struct BatchOutputWriter {
             for file in files {
                 let path = scene.outputBase + file.suffix
                 try AtomicFile.write(file.data, to: try output.file(path))
-                outputs.append(OutputFile(path: path, sha256: Digest.sha256(file.data), bytes: file.data.count))
+                outputs.append(OutputFile(path: path, sha256: SHA256.hex(of: file.data), bytes: file.data.count))
             }
             written.append(ManifestTimeline(scene: scene.scene, language: scene.language, outputs: outputs, message: message))
         }

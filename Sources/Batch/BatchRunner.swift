@@ -150,7 +150,7 @@ public final class BatchRunner {
                 inputs[url.path] = known
                 return known.sha256
             }
-            let digest = try Digest.sha256(ofFileAt: url)
+            let digest = try SHA256.hex(ofFileAt: url)
             inputs[url.path] = (digest, signature.text)
             return digest
         }
@@ -201,7 +201,7 @@ public final class BatchRunner {
         try ExportWriter.write(files, baseName: job.baseName, in: folder)
         let prefix = job.outputFolder.isEmpty ? "" : job.outputFolder + "/"
         let outputs = files.map {
-            OutputFile(path: prefix + job.baseName + $0.suffix, sha256: Digest.sha256($0.data), bytes: $0.data.count)
+            OutputFile(path: prefix + job.baseName + $0.suffix, sha256: SHA256.hex(of: $0.data), bytes: $0.data.count)
         }
         // Files of an earlier bake that this one no longer writes (a format was dropped).
         for stale in previous?.outputs ?? [] where !outputs.contains(where: { $0.path == stale.path }) {

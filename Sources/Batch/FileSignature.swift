@@ -29,27 +29,3 @@ struct FileSignature: Equatable {
 
     init(text: String) { self.text = text }
 }
-
-/// SHA-256 of files and bytes, fed to Common's hasher as arrays (iterating `Data` byte by
-/// byte is several times slower).
-enum Digest {
-    static func sha256(_ data: Data) -> String {
-        var hasher = SHA256Hasher()
-        hasher.update(data)
-        return hasher.finalize()
-    }
-
-    static func sha256(ofFileAt url: URL) throws -> String {
-        guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw CommonError("file.missing", "\(url.path): cannot open file")
-        }
-        defer { try? handle.close() }
-        var hasher = SHA256Hasher()
-        while true {
-            let block = try handle.read(upToCount: 1 << 20) ?? Data()
-            if block.isEmpty { break }
-            hasher.update(block)
-        }
-        return hasher.finalize()
-    }
-}

@@ -145,7 +145,7 @@ public struct BakeCache: Sendable {
             if record.outputSignatures[file.path] == signature.text { continue }
             guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
                 (attributes[.size] as? NSNumber)?.intValue == file.bytes,
-                (try? Digest.sha256(ofFileAt: url)) == file.sha256
+                (try? SHA256.hex(ofFileAt: url)) == file.sha256
             else { return false }
         }
         return true

@@ -67,7 +67,7 @@ public final class PipelineBaker: LineBaker, @unchecked Sendable {
         parts.append("smoothingFile=\(smoothingHash)")
         parts.append("formats=\(project.formats.map(\.rawValue).joined(separator: ","))")
         parts.append("csvLayout=\(exportSettings.csvLayout)")
-        if let rigModel = exportSettings.rigModel { parts.append("rigModel=\((try? Digest.sha256(ofFileAt: rigModel)) ?? rigModel.path)") }
+        if let rigModel = exportSettings.rigModel { parts.append("rigModel=\((try? SHA256.hex(ofFileAt: rigModel)) ?? rigModel.path)") }
         if job.trackURL == nil {
             let model = try describeModel()
             parts.append("model=\(model.identifier) \(model.sha256)")
@@ -106,11 +106,11 @@ public final class PipelineBaker: LineBaker, @unchecked Sendable {
     func conversionSettings(for character: CharacterSettings) throws -> (ConversionSettings, String, String) {
         let rig = try preset(character.rig, cache: \.rigs) { name in
             let rig = try RigPreset.load(name, presetsDirectory: self.presetsDirectory)
-            return (rig, try rig.file.map { try Digest.sha256(ofFileAt: URL(fileURLWithPath: $0)) } ?? "-")
+            return (rig, try rig.file.map { try SHA256.hex(ofFileAt: URL(fileURLWithPath: $0)) } ?? "-")
         }
         let smoothing = try preset(character.smoothing, cache: \.smoothings) { name in
             let smoothing = try SmoothingPreset.load(name, presetsDirectory: self.presetsDirectory)
-            return (smoothing, try smoothing.file.map { try Digest.sha256(ofFileAt: URL(fileURLWithPath: $0)) } ?? "-")
+            return (smoothing, try smoothing.file.map { try SHA256.hex(ofFileAt: URL(fileURLWithPath: $0)) } ?? "-")
         }
         var settings = ConversionSettings(rig: rig.0, smoothing: smoothing.0)
         settings.frameRate = project.frameRate
@@ -163,7 +163,7 @@ public final class PipelineBaker: LineBaker, @unchecked Sendable {
             }
             let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".md") }.sorted()
             var text = ""
-            for file in files { text += "\(file) \(try Digest.sha256(ofFileAt: folder.appendingPathComponent(file)))\n" }
+            for file in files { text += "\(file) \(try SHA256.hex(ofFileAt: folder.appendingPathComponent(file)))\n" }
             let config = try? JSONCodec.parse(contentsOf: folder.appendingPathComponent("config.json"))
             let identifier = config?["identifier"]?.stringValue ?? config?["name"]?.stringValue ?? folder.lastPathComponent
             state = .success(ModelDescription(name: project.model, identifier: identifier, sha256: SHA256.hex(of: text)))
