@@ -230,9 +230,9 @@ public final class SequenceTrainer {
     /// The mean training loss over whole examples (no crops), without updating anything.
     public func loss(on examples: [SequenceExample]) -> Double {
         var total = 0.0
+        let k = network.configuration.emotions.count
         for example in examples {
-            let k = network.configuration.emotions.count
-            let input = Variable(shape: [1, 1, example.frames > 0 ? network.configuration.backbone.features.melBins : 0, example.frames], value: example.features)
+            let input = Variable(shape: [1, 1, network.configuration.backbone.features.melBins, example.frames], value: example.features)
             let outputs = network.forward(Tape.inference(), features: input, workspace: workspace)
             let rows = outputs.count / k
             let targets = (0..<rows).map { Array(example.targets[($0 * k)..<(($0 + 1) * k)]) }
@@ -243,8 +243,6 @@ public final class SequenceTrainer {
 
     /// Whole-clip predictions of the examples, scored against targets and truth.
     public func evaluate(_ examples: [SequenceExample]) -> SequenceValidation {
-        let configuration = network.configuration
-        let k = configuration.emotions.count
         var targetSum = 0.0, targetCount = 0
         var truthSum = 0.0, truthCount = 0
         for example in examples {
@@ -258,7 +256,6 @@ public final class SequenceTrainer {
                 truthSum += sum
                 truthCount += n
             }
-            _ = k
         }
         return SequenceValidation(
             truthMAE: truthCount > 0 ? truthSum / Double(truthCount) : nil, targetMAE: targetSum / Double(max(1, targetCount)))
