@@ -44,14 +44,29 @@ public struct SequenceExample: Sendable {
     public static func make(
         identifier: String, audio: AudioBuffer, teacherTrack: EmotionTrack, truth: EmotionTrack?, model: SequenceModel
     ) throws -> SequenceExample {
-        guard teacherTrack.emotions == model.emotions else {
+        try make(identifier: identifier, audio: audio, teacherTracks: [teacherTrack], truth: truth, model: model)
+    }
+
+    /// Targets from several teacher tracks (for example windows of different lengths): the
+    /// mean of their mixtures, each read at the sequence model's frame times.
+    public static func make(
+        identifier: String, audio: AudioBuffer, teacherTracks: [EmotionTrack], truth: EmotionTrack?, model: SequenceModel
+    ) throws -> SequenceExample {
+        guard !teacherTracks.isEmpty else { throw TrainingError("sequence.targets", "\(identifier): no teacher track") }
+        for track in teacherTracks where track.emotions != model.emotions {
             throw TrainingError(
-                "sequence.emotions", "\(identifier): the teacher's emotions \(teacherTrack.emotions) differ from the sequence model's \(model.emotions)")
+                "sequence.emotions", "\(identifier): the teacher's emotions \(track.emotions) differ from the sequence model's \(model.emotions)")
         }
         let (features, frames) = features(of: audio, model: model)
         let times = outputTimes(frames: frames, configuration: model.configuration)
-        let rows = MixtureError.mixtures(of: teacherTrack, at: times)
-        return SequenceExample(identifier: identifier, features: features, frames: frames, targets: rows.flatMap { $0 }, truth: truth)
+        let k = model.emotions.count
+        var targets = [Double](repeating: 0, count: times.count * k)
+        for track in teacherTracks {
+            for (frame, row) in MixtureError.mixtures(of: track, at: times).enumerated() {
+                for i in 0..<k { targets[frame * k + i] += row[i] / Double(teacherTracks.count) }
+            }
+        }
+        return SequenceExample(identifier: identifier, features: features, frames: frames, targets: targets, truth: truth)
     }
 }
 
@@ -271,3 +286,4 @@ public final class SequenceTrainer {
         return EmotionTrack(emotions: configuration.emotions, times: times, alpha: alpha, source: example.identifier)
     }
 }
+

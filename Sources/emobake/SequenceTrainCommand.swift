@@ -46,8 +46,8 @@ struct TrainSequenceCommand: ParsableCommand {
     @Option(name: .long, help: "dirichlet or ce (default: the teacher's head: dirichlet for a Dirichlet teacher, ce for a softmax one).")
     var loss: String?
 
-    @Option(name: .long, help: ArgumentHelp("Teacher window length in seconds (0.25 to 1.4 were compared in the paper).", valueName: "seconds"))
-    var targetWindow: Double = 1.0
+    @Option(name: .long, help: ArgumentHelp("Teacher window length in seconds (0.25 to 1.4 were compared in the paper); several, comma-separated, average their mixtures.", valueName: "seconds"))
+    var targetWindow: String = "1.0"
 
     @Option(name: .long, help: ArgumentHelp("Seconds between teacher windows.", valueName: "seconds"))
     var targetHop: Double = 0.1
@@ -91,7 +91,7 @@ struct TrainSequenceCommand: ParsableCommand {
     func validate() throws {
         if let loss, SequenceTrainingSettings.Loss(rawValue: loss) == nil { throw ValidationError("--loss must be dirichlet or ce, not \(loss)") }
         guard (data == nil) != audio.isEmpty else { throw ValidationError("give either --data (synthetic dialogues) or --audio (your own recordings)") }
-        guard targetWindow > 0, targetWindow <= 30, targetHop > 0, targetHop <= 10 else {
+        guard let windows = try? targetWindows(), !windows.isEmpty, windows.allSatisfy({ $0 > 0 && $0 <= 30 }), targetHop > 0, targetHop <= 10 else {
             throw ValidationError("--target-window (0, 30] and --target-hop (0, 10] seconds")
         }
         guard (1...10_000).contains(epochs) else { throw ValidationError("--epochs must be 1 to 10000") }
@@ -102,6 +102,13 @@ struct TrainSequenceCommand: ParsableCommand {
         guard temporalKernel >= 1, temporalKernel <= 63, temporalKernel % 2 == 1 else { throw ValidationError("--temporal-kernel must be odd, 1 to 63") }
         guard (1...20_000).contains(dialogues), (0...20_000).contains(devDialogues) else { throw ValidationError("--dialogues 1-20000, --dev-dialogues 0-20000") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
+    }
+
+    func targetWindows() throws -> [Double] {
+        try targetWindow.split(separator: ",").map {
+            guard let value = Double($0.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--target-window: \"\($0)\" is not a number") }
+            return value
+        }
     }
 
     func say(_ text: String) {
@@ -145,7 +152,7 @@ struct TrainSequenceCommand: ParsableCommand {
             backbone: backbone, head: head, timePooledBlocks: 2, temporalLayers: temporalLayers, temporalKernel: temporalKernel)
         let network = try SequenceNetwork(configuration: configuration, stageOne: teacherModel.network, seed: seed)
         let model = SequenceModel(network: network, identifier: URL(fileURLWithPath: output).lastPathComponent)
-        let sliding = SlidingWindowPredictor(window: targetWindow, hop: targetHop)
+        let slidings = try targetWindows().map { SlidingWindowPredictor(window: $0, hop: targetHop) }
 
         // Clips: synthetic dialogues (with truth) or the user's audio (without).
         typealias Clip = (identifier: String, audio: AudioBuffer, truth: EmotionTrack?)
@@ -173,7 +180,7 @@ struct TrainSequenceCommand: ParsableCommand {
             trainCount = files.count
             description = "\(files.count) audio files (\(audio.joined(separator: ", ")))"
         }
-        say("teacher: \(teacherModel.identifier) (\(teacherURL.path)), sliding windows of \(targetWindow) s every \(targetHop) s")
+        say("teacher: \(teacherModel.identifier) (\(teacherURL.path)), sliding windows of \(targetWindow) s every \(targetHop) s" + (slidings.count > 1 ? " (mixtures averaged)" : ""))
         say("data: \(description)")
 
         // Targets: the teacher over sliding windows, read at the sequence model's frames.
@@ -182,8 +189,8 @@ struct TrainSequenceCommand: ParsableCommand {
             return try SequenceCommandSupport.singleThreadedKernels(restoring: jobs) {
                 try SequenceCommandSupport.parallelMap(count, jobs: jobs, progress: { SequenceCommandSupport.progress("\(label): teacher targets \($0)/\(count)") }) { index in
                 let clip = try make(index)
-                let targets = try sliding.predict(clip.audio, model: teacherModel, source: clip.identifier)
-                return try SequenceExample.make(identifier: clip.identifier, audio: clip.audio, teacherTrack: targets, truth: clip.truth, model: model)
+                let tracks = try slidings.map { try $0.predict(clip.audio, model: teacherModel, source: clip.identifier) }
+                return try SequenceExample.make(identifier: clip.identifier, audio: clip.audio, teacherTracks: tracks, truth: clip.truth, model: model)
             }
             }
         }
@@ -231,7 +238,7 @@ struct TrainSequenceCommand: ParsableCommand {
         let summary: JSONValue = .object(
             JSONObject([
                 ("model", .string(output)), ("stage", "sequence"), ("teacher", .string(teacherURL.path)),
-                ("teacher_window", .number(targetWindow)), ("teacher_hop", .number(targetHop)), ("data", .string(description)),
+                ("teacher_window", .string(targetWindow)), ("teacher_hop", .number(targetHop)), ("data", .string(description)),
                 ("training_clips", .integer(Int64(train.count))), ("dev_dialogues", .integer(Int64(dev.count))),
                 ("parameters", .integer(Int64(parameters))), ("settings", settings.json),
                 ("dev_teacher_truth_mae", teacherDev.map { .decimal($0, places: 4) } ?? .null),
