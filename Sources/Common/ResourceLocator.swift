@@ -3,7 +3,7 @@ import Foundation
 /// Finds the shipped `Presets` folder (rigs, smoothing presets, the default model).
 ///
 /// Searched in order:
-/// 1. the folder given with `--presets` (passed in as `explicit`),
+/// 1. the folder given with `--presets` (passed in as `explicit`; when given, only it),
 /// 2. `$EMOBAKE_PRESETS`,
 /// 3. `<executable dir>/../share/emobake/Presets` (an installed binary),
 /// 4. `Presets` next to the executable, then in each parent folder of the executable up to
@@ -12,8 +12,16 @@ import Foundation
 public enum ResourceLocator {
     public static func presetsDirectory(explicit: String? = nil) throws -> URL {
         let manager = FileManager.default
+        // A folder the user names is used as it is (and only it): falling back to another
+        // Presets folder would silently use presets they did not ask for.
+        if let explicit {
+            var isDirectory: ObjCBool = false
+            guard manager.fileExists(atPath: explicit, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CommonError("presets.missing", "\(explicit): no such presets folder")
+            }
+            return URL(fileURLWithPath: explicit)
+        }
         var candidates: [URL] = []
-        if let explicit { candidates.append(URL(fileURLWithPath: explicit)) }
         if let fromEnvironment = ProcessInfo.processInfo.environment["EMOBAKE_PRESETS"], !fromEnvironment.isEmpty {
             candidates.append(URL(fileURLWithPath: fromEnvironment))
         }
@@ -32,9 +40,6 @@ public enum ResourceLocator {
             {
                 return candidate
             }
-        }
-        if let explicit {
-            throw CommonError("presets.missing", "\(explicit): not a presets folder (it has no rigs/ subfolder)")
         }
         throw CommonError(
             "presets.missing",
