@@ -19,7 +19,8 @@ struct EvalClassifierCommand: ParsableCommand {
         abstract: "Score a model on labelled clips: accuracy, unweighted accuracy, confusion, mixture MAE, calibration.",
         discussion: """
             Any model folder works (the compact model, wav2vec2 checkpoints). Each clip is
-            scored whole (one window). DATA is a RAVDESS folder or a CSV of
+            scored whole (one window), or only its centre --window seconds (as a sliding-window
+            run sees it). DATA is a RAVDESS folder or a CSV of
             path,label[,speaker,split] (see emobake train classifier --help). Labels must be
             emotions the model knows (calm counts as neutral for a model without calm).
 
@@ -45,6 +46,9 @@ struct EvalClassifierCommand: ParsableCommand {
     @Option(name: .long, help: "Only clips whose split column says train or validation.")
     var split: String?
 
+    @Option(name: .long, help: "Score each clip's centre window of this many seconds instead of the whole clip.")
+    var window: Double?
+
     @Option(name: .long, help: "The Presets folder (for the default model).")
     var presets: String?
 
@@ -57,6 +61,7 @@ struct EvalClassifierCommand: ParsableCommand {
     func validate() throws {
         if let split, !["train", "validation"].contains(split) { throw ValidationError("--split must be train or validation") }
         if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be 1 to 64") }
+        if let window, !(window > 0 && window <= 3600) { throw ValidationError("--window must be in (0, 3600] seconds") }
     }
 
     func run() throws {
@@ -78,7 +83,7 @@ struct EvalClassifierCommand: ParsableCommand {
             guard !clips.isEmpty else { throw TrainingError("eval.empty", "\(data): no clips left to evaluate after --speakers/--split") }
             let terminal = isatty(2) != 0
             let started = Date()
-            let (metrics, _) = try ClassifierEvaluation.evaluate(model: emotionModel, clips: clips) { done, total in
+            let (metrics, _) = try ClassifierEvaluation.evaluate(model: emotionModel, clips: clips, window: window) { done, total in
                 if terminal { FileHandle.standardError.write(Data("\r\u{1B}[Kclips \(done)/\(total)".utf8)) }
             }
             if terminal { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
@@ -86,6 +91,7 @@ struct EvalClassifierCommand: ParsableCommand {
                 var object = metrics.json.objectValue!
                 object["model"] = .string(directory.path)
                 object["data"] = .string(data)
+                object["window"] = window.map { .decimal($0, places: 3) } ?? .null
                 FileHandle.standardOutput.write(Data(try JSONCodec.serialize(.object(object)).utf8))
             } else {
                 let header = "\(emotionModel.identifier) on \(clips.count) clips of \(data) (\(DecimalFormat.fixed(Date().timeIntervalSince(started), 1)) s)\n"
