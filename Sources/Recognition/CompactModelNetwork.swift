@@ -105,6 +105,12 @@ public final class CompactNetwork {
         _ tape: Tape, features: Variable, validFrames: [Int], workspace: AutogradWorkspace,
         dropoutRandom: inout SeededRandom
     ) -> Variable {
+        classify(tape, pooled: pooledFeatures(tape, features: features, validFrames: validFrames, workspace: workspace), dropoutRandom: &dropoutRandom)
+    }
+
+    /// The convolutional part: (1, N, mels, frames) -> the mean over frequency and the real
+    /// frames of the last block, (N, lastC).
+    public func pooledFeatures(_ tape: Tape, features: Variable, validFrames: [Int], workspace: AutogradWorkspace) -> Variable {
         var h = features
         for block in layers {
             for layer in block {
@@ -116,9 +122,13 @@ public final class CompactNetwork {
         let reduction = configuration.timeReduction
         let width = h.shape[3]
         let valid = validFrames.map { min(width, max(1, $0 / reduction)) }
-        var pooled = tape.maskedMeanPool(h, validWidths: valid)
-        pooled = tape.dropout(pooled, rate: Float(configuration.dropout), random: &dropoutRandom)
-        return tape.linear(pooled, weight: classifierWeight, bias: classifierBias)
+        return tape.maskedMeanPool(h, validWidths: valid)
+    }
+
+    /// The head: dropout (training tapes only) and the linear layer, (N, lastC) -> (N, K).
+    public func classify(_ tape: Tape, pooled: Variable, dropoutRandom: inout SeededRandom) -> Variable {
+        let dropped = tape.dropout(pooled, rate: Float(configuration.dropout), random: &dropoutRandom)
+        return tape.linear(dropped, weight: classifierWeight, bias: classifierBias)
     }
 
     /// Dirichlet parameters from one row of raw outputs, as the configured head defines them.

@@ -41,6 +41,9 @@ public struct ClassifierTrainingSettings: Sendable, Equatable {
     /// Start from this model's weights (a CE warm start for Dirichlet fine-tuning): the
     /// convolutions and batch norm always, the classifier when its head matches.
     public var initialModel: String?
+    /// Train the classifier only: the convolutions and batch norm stay as they are (batch
+    /// norm on its running statistics), so the head learns on fixed features.
+    public var trainHeadOnly = false
 
     public init() {}
 
@@ -52,7 +55,7 @@ public struct ClassifierTrainingSettings: Sendable, Equatable {
             "decay=\(weightDecay)", "clip=\(clipNorm)", "seed=\(seed)", "smoothing=\(labelSmoothing)",
             "meanCE=\(meanCrossEntropyWeight)", "warmStart=\(warmStartEpochs)", "speeds=\(speeds)",
             "augment=\(a.speedProbability),\(a.gainDecibels),\(a.noiseProbability),\(a.noiseSNR),\(a.frequencyMasks),\(a.frequencyMaskWidth),\(a.timeMasks),\(a.timeMaskWidth),\(a.cropFrames)",
-            "threads=\(threads)", "recalibration=\(recalibrationClips)", "balance=\(balanceClasses)", "init=\(initialModel ?? "-")",
+            "threads=\(threads)", "recalibration=\(recalibrationClips)", "balance=\(balanceClasses)", "init=\(initialModel ?? "-")", "headOnly=\(trainHeadOnly)",
         ].joined(separator: ";")
     }
 }
@@ -189,7 +192,9 @@ public final class ClassifierTrainer {
         network = CompactNetwork(configuration: configuration, random: &initRandom)
         var adam = AdamW.Settings()
         adam.weightDecay = Float(settings.weightDecay)
-        optimizer = AdamW(parameters: network.parameters, settings: adam)
+        optimizer = AdamW(
+            parameters: settings.trainHeadOnly ? network.parameters.filter { $0.name.hasPrefix("classifier.") } : network.parameters,
+            settings: adam)
         dataRandom = SeededRandom(seed: settings.seed &+ 0x5EED_0001)
         dropoutRandom = SeededRandom(seed: settings.seed &+ 0x5EED_0002)
         let extractor = LogMelExtractor(settings: configuration.features)
@@ -235,7 +240,13 @@ public final class ClassifierTrainer {
             let batch = train.batch(indices, augment: true, random: &dataRandom)
             let tape = Tape()
             optimizer.zeroGradients()
-            let outputs = network.forward(tape, features: batch.features, validFrames: batch.validFrames, workspace: workspace, dropoutRandom: &dropoutRandom)
+            let outputs: Variable
+            if settings.trainHeadOnly {
+                let pooled = network.pooledFeatures(Tape.inference(), features: batch.features, validFrames: batch.validFrames, workspace: workspace)
+                outputs = network.classify(tape, pooled: pooled, dropoutRandom: &dropoutRandom)
+            } else {
+                outputs = network.forward(tape, features: batch.features, validFrames: batch.validFrames, workspace: workspace, dropoutRandom: &dropoutRandom)
+            }
             let lossValue = loss(tape, outputs: outputs, labels: batch.labels)
             tape.backward(from: lossValue)
             optimizer.clipGradients(maximum: settings.clipNorm)
@@ -257,7 +268,7 @@ public final class ClassifierTrainer {
         // learning rate, so mid-run each validation uses recalibrated statistics on a copy;
         // the last epoch validates the model as it will be saved.
         let metrics: ClassifierMetrics?
-        if completedEpochs < settings.epochs && settings.recalibrationClips > 0 && validation != nil {
+        if completedEpochs < settings.epochs && settings.recalibrationClips > 0 && validation != nil && !settings.trainHeadOnly {
             let layers = Array(network.layers.joined())
             let saved = layers.map { ($0.statistics.mean, $0.statistics.variance) }
             recalibrateBatchNorm()

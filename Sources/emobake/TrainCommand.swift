@@ -85,6 +85,9 @@ struct TrainClassifierCommand: ParsableCommand {
     @Flag(name: .long, help: "Do not weight clips by inverse class frequency.")
     var noClassBalance = false
 
+    @Flag(name: .long, help: "With --init-from: train only the classifier on the initial model's fixed features.")
+    var headOnly = false
+
     @Flag(name: .long, help: "Train without augmentation (crops only).")
     var noAugmentation = false
 
@@ -113,6 +116,7 @@ struct TrainClassifierCommand: ParsableCommand {
         if warmupEpochs < 0 { throw ValidationError("--warmup-epochs must be 0 or more") }
         if !(labelSmoothing > 0 && labelSmoothing < 1) { throw ValidationError("--label-smoothing must be in (0, 1)") }
         if !(meanCeWeight >= 0) { throw ValidationError("--mean-ce-weight must be >= 0") }
+        if headOnly && initFrom == nil { throw ValidationError("--head-only needs --init-from (the model whose features to keep)") }
         if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be 1 to 64") }
         let names = emotions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard names.count >= 2, Set(names).count == names.count else {
@@ -154,6 +158,7 @@ struct TrainClassifierCommand: ParsableCommand {
         settings.threads = jobs
         settings.balanceClasses = !noClassBalance
         settings.initialModel = initFrom
+        settings.trainHeadOnly = headOnly
         if noAugmentation {
             settings.augmentation = .none
             settings.speeds = [1]

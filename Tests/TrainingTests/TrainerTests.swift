@@ -134,6 +134,33 @@ import Training
         }
     }
 
+    @Test func aDirichletHeadOnFixedFeaturesLeavesTheConvolutionsAlone() throws {
+        let bank = Self.bank(clipsPerClass: 3)
+        var ceConfiguration = Self.configuration
+        ceConfiguration.head = .softmax
+        let base = ClassifierTrainer(
+            configuration: ceConfiguration, settings: Self.settings(.ce, epochs: 2), train: bank, validation: nil, dataDescription: "s")
+        base.runEpoch()
+        base.runEpoch()
+        var settings = Self.settings(.dirichlet, epochs: 2)
+        settings.trainHeadOnly = true
+        let head = ClassifierTrainer(configuration: Self.configuration, settings: settings, train: bank, validation: nil, dataDescription: "s")
+        try head.start(from: base.model())
+        let before = head.network.stateTensors
+        head.runEpoch()
+        head.runEpoch()
+        let after = head.network.stateTensors
+        for (name, tensor) in before {
+            if name.hasPrefix("classifier.") {
+                #expect(after[name] != tensor, "\(name) did not train")
+            } else {
+                #expect(after[name] == tensor, "\(name) changed")
+                if !name.hasPrefix("classifier.") { #expect(tensor == base.network.stateTensors[name], "\(name) was not copied") }
+            }
+        }
+        #expect(head.optimizer.parameters.map(\.name) == ["classifier.weight", "classifier.bias"])
+    }
+
     @Test func trainingFeaturesMatchInferenceFeatures() throws {
         // Without augmentation or crop, a bank clip gives exactly what the model computes
         // from the raw samples, so validation during training and `emobake eval` agree.
