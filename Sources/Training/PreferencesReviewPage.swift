@@ -219,7 +219,13 @@ public enum ReviewPage {
         "use strict";
         (function () {
           const data = JSON.parse(document.getElementById("review-data").textContent);
-          const storageKey = "emobake-review:" + data.title + ":" + data.pairs.length;
+          // Choices are kept per review: the key hashes the pairs and their candidates.
+          const identity = data.pairs.map(function (p) {
+            const c = data.clips[p.clip]; return p.id + ">" + c.candidates[p.left].path + "|" + c.candidates[p.right].path;
+          }).join("\\n");
+          let hash = 5381;
+          for (let i = 0; i < identity.length; i++) hash = ((hash * 33) ^ identity.charCodeAt(i)) >>> 0;
+          const storageKey = "emobake-review:" + hash.toString(16);
           let choices = {};
           try { choices = JSON.parse(localStorage.getItem(storageKey) || "{}") || {}; } catch (e) { choices = {}; }
           const served = location.protocol === "http:" || location.protocol === "https:";
