@@ -19,6 +19,10 @@ public struct AugmentationSettings: Sendable, Equatable {
     public var timeMaskWidth = 25
     /// Random crops of at most this many frames (300 = 3 s).
     public var cropFrames = 300
+    /// When below `cropFrames`, each augmented clip's crop length is drawn uniformly in
+    /// minimumCropFrames...cropFrames (clips shorter than the draw stay whole), so that the
+    /// model also learns from windows as short as sliding-window prediction uses. nil: fixed.
+    public var minimumCropFrames: Int?
 
     public init() {}
 
@@ -77,9 +81,13 @@ public struct BatchMaker {
         let (allFrames, allPower) = clip.variants[variant]
         var frames = allFrames
         var start = 0
-        if augmentation.cropFrames > 0, frames > augmentation.cropFrames {
-            start = random.below(frames - augmentation.cropFrames + 1)
-            frames = augmentation.cropFrames
+        var crop = augmentation.cropFrames
+        if augment, let minimum = augmentation.minimumCropFrames, minimum < crop {
+            crop = minimum + random.below(crop - minimum + 1)
+        }
+        if crop > 0, frames > crop {
+            start = random.below(frames - crop + 1)
+            frames = crop
         }
         var power = Array(allPower[(start * mels)..<((start + frames) * mels)])
         if augment {

@@ -54,7 +54,7 @@ public struct ClassifierTrainingSettings: Sendable, Equatable {
             "loss=\(loss.rawValue)", "epochs=\(epochs)", "batch=\(batchSize)", "rate=\(peakRate)", "warmup=\(warmupEpochs)",
             "decay=\(weightDecay)", "clip=\(clipNorm)", "seed=\(seed)", "smoothing=\(labelSmoothing)",
             "meanCE=\(meanCrossEntropyWeight)", "warmStart=\(warmStartEpochs)", "speeds=\(speeds)",
-            "augment=\(a.speedProbability),\(a.gainDecibels),\(a.noiseProbability),\(a.noiseSNR),\(a.frequencyMasks),\(a.frequencyMaskWidth),\(a.timeMasks),\(a.timeMaskWidth),\(a.cropFrames)",
+            "augment=\(a.speedProbability),\(a.gainDecibels),\(a.noiseProbability),\(a.noiseSNR),\(a.frequencyMasks),\(a.frequencyMaskWidth),\(a.timeMasks),\(a.timeMaskWidth),\(a.cropFrames),\(a.minimumCropFrames ?? -1)",
             "threads=\(threads)", "recalibration=\(recalibrationClips)", "balance=\(balanceClasses)", "init=\(initialModel ?? "-")", "headOnly=\(trainHeadOnly)",
         ].joined(separator: ";")
     }

@@ -91,6 +91,9 @@ struct TrainClassifierCommand: ParsableCommand {
     @Flag(name: .long, help: "Train without augmentation (crops only).")
     var noAugmentation = false
 
+    @Option(name: .long, help: "Shortest random crop in seconds (default: every crop 3 s); e.g. 1 for models used with 1 s windows.")
+    var minimumCrop: Double?
+
     @Option(name: [.short, .customLong("jobs")], help: "Threads (default 2).")
     var jobs: Int = 2
 
@@ -116,6 +119,7 @@ struct TrainClassifierCommand: ParsableCommand {
         if warmupEpochs < 0 { throw ValidationError("--warmup-epochs must be 0 or more") }
         if !(labelSmoothing > 0 && labelSmoothing < 1) { throw ValidationError("--label-smoothing must be in (0, 1)") }
         if !(meanCeWeight >= 0) { throw ValidationError("--mean-ce-weight must be >= 0") }
+        if let minimumCrop, !(minimumCrop >= 0.2 && minimumCrop <= 3) { throw ValidationError("--minimum-crop must be 0.2 to 3 seconds") }
         if headOnly && initFrom == nil { throw ValidationError("--head-only needs --init-from (the model whose features to keep)") }
         if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be 1 to 64") }
         let names = emotions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -162,6 +166,10 @@ struct TrainClassifierCommand: ParsableCommand {
         if noAugmentation {
             settings.augmentation = .none
             settings.speeds = [1]
+        }
+        if let minimumCrop {
+            let framesPerSecond = Double(LogMelSettings().sampleRate) / Double(LogMelSettings().hopLength)
+            settings.augmentation.minimumCropFrames = Int((minimumCrop * framesPerSecond).rounded())
         }
         let configuration = CompactModelConfiguration(emotions: emotionList, head: settings.loss == .ce ? .softmax : .dirichlet)
         let dataURL = URL(fileURLWithPath: data)
@@ -265,6 +273,7 @@ struct TrainClassifierCommand: ParsableCommand {
                 ("augmentation", .bool(settings.augmentation != .none)),
                 ("threads", .integer(Int64(settings.threads))),
                 ("class_balance", .bool(settings.balanceClasses)),
+                ("minimum_crop_frames", settings.augmentation.minimumCropFrames.map { .integer(Int64($0)) } ?? .null),
                 ("init_from", settings.initialModel.map { .string($0) } ?? .null),
                 ("history", .array(trainer.history.map { $0.json() })),
                 ("validation", final?.json ?? .null),

@@ -177,6 +177,21 @@ import Training
         #expect(fromBank.values == direct.values)
     }
 
+    @Test func variableCropsDrawLengthsInTheirRange() {
+        let bank = Self.bank(clipsPerClass: 2)
+        var settings = AugmentationSettings.none
+        settings.cropFrames = 60
+        settings.minimumCropFrames = 20
+        let maker = BatchMaker(bank: bank, extractor: LogMelExtractor(settings: Self.configuration.features), augmentation: settings, minimumFrames: 4)
+        var random = SeededRandom(seed: 8)
+        var lengths = Set<Int>()
+        for _ in 0..<40 { lengths.insert(maker.sample(0, augment: true, random: &random).frames) }
+        #expect(lengths.allSatisfy { (20...60).contains($0) })
+        #expect(lengths.count > 10)
+        // Without augmentation (validation, recalibration) the crop is the fixed maximum.
+        #expect(maker.sample(0, augment: false, random: &random).frames == 60)
+    }
+
     @Test func augmentationKeepsShapesAndMasks() {
         let bank = Self.bank(clipsPerClass: 1)
         let extractor = LogMelExtractor(settings: Self.configuration.features)
