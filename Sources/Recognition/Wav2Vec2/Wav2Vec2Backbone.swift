@@ -227,20 +227,30 @@ public final class Wav2Vec2Backbone {
         let scoreSize = min(frames, Self.attentionRows) * frames
         DispatchQueue.concurrentPerform(iterations: threads) { thread in
             let scores = w.scores + thread * scoreSize
-            var task = thread
-            while task < tasks {
-                let index = task / blocks
-                let first = (task % blocks) * Self.attentionRows
-                let rows = min(Self.attentionRows, frames - first)
-                let query = qkv + first * width + index * head
-                let key = qkv + hidden + index * head
-                let value = qkv + 2 * hidden + index * head
-                // (rows, head) x (frames, head)^T -> (rows, frames)
-                gemmSingleThreaded(query, lda: width, key, ldb: width, scores, ldc: frames, m: rows, n: frames, k: head, transposeB: true)
-                softmaxRows(scores, rows: rows, width: frames, threaded: false)
-                // (rows, frames) x (frames, head) -> this head's columns of rows first..<first+rows
-                gemmSingleThreaded(scores, lda: frames, value, ldb: width, context + first * hidden + index * head, ldc: hidden, m: rows, n: head, k: frames)
-                task += threads
+            withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.attentionRows) { inverseSums in
+                let inverseSums = inverseSums.baseAddress!
+                var task = thread
+                while task < tasks {
+                    let index = task / blocks
+                    let first = (task % blocks) * Self.attentionRows
+                    let rows = min(Self.attentionRows, frames - first)
+                    let query = qkv + first * width + index * head
+                    let key = qkv + hidden + index * head
+                    let value = qkv + 2 * hidden + index * head
+                    // (rows, head) x (frames, head)^T -> (rows, frames)
+                    gemmSingleThreaded(query, lda: width, key, ldb: width, scores, ldc: frames, m: rows, n: frames, k: head, transposeB: true)
+                    softmaxRowsUnnormalised(scores, rows: rows, width: frames, inverseSums: inverseSums)
+                    // (rows, frames) x (frames, head) -> this head's columns of rows first..<first+rows,
+                    // then each row divided by its softmax sum (head values instead of frames).
+                    let output = context + first * hidden + index * head
+                    gemmSingleThreaded(scores, lda: frames, value, ldb: width, output, ldc: hidden, m: rows, n: head, k: frames)
+                    for row in 0..<rows {
+                        let values = output + row * hidden
+                        let inverse = inverseSums[row]
+                        for column in 0..<head { values[column] *= inverse }
+                    }
+                    task += threads
+                }
             }
         }
         apply(layer.attentionOutput, context, rows: frames, into: output)
