@@ -121,10 +121,11 @@ struct KernelTests {
     }
 
     // (frames, in, out, kernel, stride, bias): the waveform layer (one channel), overlapping
-    // and non-overlapping strides, kernels 1 to 10.
+    // and non-overlapping strides, kernels 1 to 10 (taps grouped by stride: 3 = 2 + 1,
+    // 5 = 3 + 2, 7 = 2 + 2 + 2 + 1; stride 3 > kernel 2).
     @Test(arguments: [
         (101, 1, 12, 10, 5, false), (57, 1, 3, 4, 4, true), (33, 12, 12, 3, 2, true), (40, 7, 5, 2, 2, false),
-        (19, 3, 9, 1, 1, true), (64, 31, 17, 5, 3, true),
+        (19, 3, 9, 1, 1, true), (64, 31, 17, 5, 3, true), (50, 8, 6, 7, 2, true), (30, 5, 4, 2, 3, false),
     ])
     func stridedConvolution(_ c: (Int, Int, Int, Int, Int, Bool)) {
         let (frames, input, out, kernel, stride, hasBias) = c

@@ -1,24 +1,25 @@
 /// 1-D convolutions on time-major activations `(frames, channels)`, as matrix products.
 ///
 /// PyTorch stores Conv1d weights as `(out, in / groups, kernel)`; `ConvolutionWeights` keeps
-/// them reordered per tap, `(kernel, out, in)`, so that tap j is an `(out, in)` matrix.
+/// them reordered as `(out, kernel, in)`, so that the weights of consecutive taps j..<j+n are
+/// one `(out, n * in)` matrix (row stride kernel * in) matching n consecutive input frames.
 public struct ConvolutionWeights: Sendable {
     public let outputChannels: Int
     public let inputChannels: Int
     public let kernel: Int
     public let stride: Int
-    /// `(kernel, out, in)`.
-    public let taps: [Float]
+    /// `(out, kernel, in)`.
+    public let matrix: [Float]
     public let bias: [Float]?
 
     /// From PyTorch's `(out, in, kernel)` layout.
     public init(pytorch weight: [Float], outputChannels: Int, inputChannels: Int, kernel: Int, stride: Int, bias: [Float]?) {
         precondition(weight.count == outputChannels * inputChannels * kernel)
-        var taps = [Float](repeating: 0, count: weight.count)
+        var matrix = [Float](repeating: 0, count: weight.count)
         for output in 0..<outputChannels {
             for input in 0..<inputChannels {
                 for tap in 0..<kernel {
-                    taps[(tap * outputChannels + output) * inputChannels + input] = weight[(output * inputChannels + input) * kernel + tap]
+                    matrix[(output * kernel + tap) * inputChannels + input] = weight[(output * inputChannels + input) * kernel + tap]
                 }
             }
         }
@@ -26,7 +27,7 @@ public struct ConvolutionWeights: Sendable {
         self.inputChannels = inputChannels
         self.kernel = kernel
         self.stride = stride
-        self.taps = taps
+        self.matrix = matrix
         self.bias = bias
     }
 
@@ -38,9 +39,12 @@ public struct ConvolutionWeights: Sendable {
 
 /// y[t, o] = bias[o] + sum over taps j and channels c of x[t * stride + j, c] * W[o, c, j].
 ///
-/// Channels >= 2: one sgemm per tap, reading every stride-th row of x in place (the rows a tap
-/// touches are x + j * C with row stride stride * C, so no im2col copy is made). One channel
-/// (the raw waveform): the (frames, kernel) patches are gathered into `scratch` and multiplied once.
+/// Channels >= 2: the input frames that taps j..<j+n of output frame t read, t * stride + j
+/// onwards, are n * C consecutive floats of the time-major input, so up to `stride` taps form
+/// one sgemm reading x in place (rows x + j * C, row stride stride * C >= n * C; no im2col
+/// copy): wav2vec2's kernel-3 stride-2 layers take two products (k = 2C and C), its kernel-2
+/// stride-2 layers one (k = 2C). One channel (the raw waveform, kernel > stride): the
+/// (frames, kernel) patches are gathered into `scratch` and multiplied once.
 // (inFrames, in) -> (outFrames, out)
 public func convolve(
     _ x: UnsafePointer<Float>, frames: Int, weights: ConvolutionWeights, into y: UnsafeMutablePointer<Float>,
@@ -49,18 +53,21 @@ public func convolve(
     let outFrames = weights.outputFrames(forInput: frames)
     guard outFrames > 0 else { return }
     let out = weights.outputChannels, input = weights.inputChannels, kernel = weights.kernel, stride = weights.stride
-    weights.taps.withUnsafeBufferPointer { taps in
+    weights.matrix.withUnsafeBufferPointer { matrix in
         if input == 1, let scratch {
             KernelThreads.forEach(outFrames, grain: 1024) { range in
                 for frame in range { (scratch + frame * kernel).update(from: x + frame * stride, count: kernel) }
             }
-            // taps (kernel, out, 1) viewed as (kernel, out): y = patches (outFrames, kernel) x taps.
-            gemmStrided(scratch, lda: kernel, taps.baseAddress!, ldb: out, y, ldc: out, m: outFrames, n: out, k: kernel)
+            // matrix (out, kernel, 1) viewed as (out, kernel): y = patches (outFrames, kernel) x matrix^T.
+            gemmStrided(scratch, lda: kernel, matrix.baseAddress!, ldb: kernel, y, ldc: out, m: outFrames, n: out, k: kernel, transposeB: true)
         } else {
-            for tap in 0..<kernel {
+            var tap = 0
+            while tap < kernel {
+                let taps = min(stride, kernel - tap)
                 gemmStrided(
-                    x + tap * input, lda: stride * input, taps.baseAddress! + tap * out * input, ldb: input, y, ldc: out,
-                    m: outFrames, n: out, k: input, transposeB: true, beta: tap == 0 ? 0 : 1)
+                    x + tap * input, lda: stride * input, matrix.baseAddress! + tap * input, ldb: kernel * input, y, ldc: out,
+                    m: outFrames, n: out, k: taps * input, transposeB: true, beta: tap == 0 ? 0 : 1)
+                tap += taps
             }
         }
     }
