@@ -20,6 +20,7 @@ struct EmoBake: ParsableCommand {
     /// Bad usage exits 2 (argument-parser's default would be 64); failed work exits 1.
     /// Before anything else, makes sure OpenBLAS runs kernels that fit the CPU (see `BLASCore`).
     static func main() {
+        requireVectorExtensions()
         BLASCore.reexecuteWithBetterKernelsIfNeeded()
         do {
             var command = try parseAsRoot()
@@ -34,6 +35,23 @@ struct EmoBake: ParsableCommand {
             }
             exit(withError: error)
         }
+    }
+
+    /// On x86-64 the Neural kernels are compiled for AVX2 and FMA (Package.swift): on an older
+    /// CPU, stop with one line instead of an illegal-instruction crash. This file is compiled
+    /// without those extensions, so the check itself runs anywhere.
+    static func requireVectorExtensions() {
+        #if arch(x86_64) && os(Linux)
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+            let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+        else { return }
+        let flags = Set(line.split(separator: " ").map(String.init))
+        let missing = ["avx2", "fma"].filter { !flags.contains($0) }
+        guard !missing.isEmpty else { return }
+        FileHandle.standardError.write(Data(
+            "emobake: this build needs an x86-64 CPU with AVX2 and FMA (x86-64-v3); this CPU lacks \(missing.joined(separator: ", "))\n".utf8))
+        Foundation.exit(1)
+        #endif
     }
 }
 

@@ -16,14 +16,15 @@ public enum FastMath {
         let n = shifted - 12_582_912
         var r = clamped - n * 0.693_359_375
         r = r + n * 2.121_944_4e-4
+        // Horner steps as fused multiply-adds (one instruction each with FMA, see Package.swift).
         var p: Float = 1.0 / 5040
-        p = p * r + 1.0 / 720
-        p = p * r + 1.0 / 120
-        p = p * r + 1.0 / 24
-        p = p * r + 1.0 / 6
-        p = p * r + 0.5
-        p = p * r + 1
-        p = p * r + 1
+        p = (1.0 / 720 as Float).addingProduct(p, r)
+        p = (1.0 / 120 as Float).addingProduct(p, r)
+        p = (1.0 / 24 as Float).addingProduct(p, r)
+        p = (1.0 / 6 as Float).addingProduct(p, r)
+        p = (0.5 as Float).addingProduct(p, r)
+        p = (1 as Float).addingProduct(p, r)
+        p = (1 as Float).addingProduct(p, r)
         // The low bits of `shifted` hold n (+ 0x400000); 2^n is (n + 127) in the exponent field.
         let integer = Int32(bitPattern: shifted.bitPattern) &- 0x4B40_0000
         return p * Float(bitPattern: UInt32(bitPattern: (integer &+ 127) &<< 23))
