@@ -142,7 +142,7 @@ struct KernelTests {
     }
 
     // (frames, channels, groups, kernel): even kernels pad one frame more on the left side's mirror.
-    @Test(arguments: [(11, 12, 4, 8), (9, 36, 4, 5), (3, 6, 3, 16), (50, 16, 1, 7)])
+    @Test(arguments: [(11, 12, 4, 8), (9, 36, 4, 5), (3, 6, 3, 16), (50, 16, 1, 7), (GroupedConvolutionWeights.frameBlock * 2 + 37, 8, 2, 6)])
     func groupedSamePaddedConvolution(_ c: (Int, Int, Int, Int)) {
         let (frames, channels, groups, kernel) = c
         let per = channels / groups, padding = kernel / 2

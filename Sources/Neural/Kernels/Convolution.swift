@@ -85,8 +85,9 @@ public func convolve(
 
 /// A grouped "same" convolution with stride 1 and zero padding (wav2vec2's positional
 /// convolution: kernel 128, 16 groups, padding 64, then the last frame dropped when the kernel
-/// is even). Per group, the (frames, kernel * groupChannels) patches are gathered into
-/// `scratch` and multiplied by that group's `(groupChannels, kernel * groupChannels)` weights.
+/// is even). Per block of output frames and group, the (frames, kernel * groupChannels) patches
+/// are gathered into `scratch` and multiplied by that group's `(groupChannels, kernel *
+/// groupChannels)` weights.
 public struct GroupedConvolutionWeights: Sendable {
     public let channels: Int
     public let groups: Int
@@ -120,7 +121,14 @@ public struct GroupedConvolutionWeights: Sendable {
 
     /// Output frames for `frames` input frames, before any trailing frame is dropped.
     public func outputFrames(forInput frames: Int) -> Int { frames + 2 * padding - kernel + 1 }
-    public func scratchCount(forInput frames: Int) -> Int { max(0, outputFrames(forInput: frames)) * kernel * groupChannels }
+    public func scratchCount(forInput frames: Int) -> Int {
+        min(max(0, outputFrames(forInput: frames)), Self.frameBlock) * kernel * groupChannels
+    }
+
+    /// Output frames per block of patches: wav2vec2's (256, 128 * 48) patches are 12.6 MB, which
+    /// stay in the last-level cache between the gather and the product (a 30 s clip's 1500
+    /// frames would be 37 MB per group, written to and read back from memory).
+    public static let frameBlock = 256
 }
 
 // (frames, channels) -> (first `outFrames` output frames, channels)
@@ -131,24 +139,30 @@ public func convolveGrouped(
     let channels = weights.channels, per = weights.groupChannels, kernel = weights.kernel, padding = weights.padding
     let rowLength = kernel * per
     weights.weights.withUnsafeBufferPointer { w in
-        for group in 0..<weights.groups {
-            let column = group * per
-            KernelThreads.forEach(outFrames, grain: 16) { range in
-                for frame in range {
-                    let patch = scratch + frame * rowLength
-                    for tap in 0..<kernel {
-                        let source = frame + tap - padding
-                        if source < 0 || source >= frames {
-                            (patch + tap * per).update(repeating: 0, count: per)
-                        } else {
-                            (patch + tap * per).update(from: x + source * channels + column, count: per)
+        var first = 0
+        while first < outFrames {
+            let count = min(GroupedConvolutionWeights.frameBlock, outFrames - first)
+            for group in 0..<weights.groups {
+                let column = group * per
+                KernelThreads.forEach(count, grain: 16) { range in
+                    for row in range {
+                        let patch = scratch + row * rowLength
+                        let frame = first + row
+                        for tap in 0..<kernel {
+                            let source = frame + tap - padding
+                            if source < 0 || source >= frames {
+                                (patch + tap * per).update(repeating: 0, count: per)
+                            } else {
+                                (patch + tap * per).update(from: x + source * channels + column, count: per)
+                            }
                         }
                     }
                 }
+                gemmStrided(
+                    scratch, lda: rowLength, w.baseAddress! + column * rowLength, ldb: rowLength, y + first * channels + column,
+                    ldc: channels, m: count, n: per, k: rowLength, transposeB: true)
             }
-            gemmStrided(
-                scratch, lda: rowLength, w.baseAddress! + column * rowLength, ldb: rowLength, y + column, ldc: channels,
-                m: outFrames, n: per, k: rowLength, transposeB: true)
+            first += count
         }
     }
     weights.bias.withUnsafeBufferPointer { bias in
