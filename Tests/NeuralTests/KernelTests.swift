@@ -86,6 +86,29 @@ struct KernelTests {
         }
     }
 
+    /// gemmStrided splits a product only when every part stays above OpenBLAS's small-matrix
+    /// size (other kernels, other rounding: the result would depend on the thread count). The
+    /// smallest part's size must match the blocks gemmSplit really makes, uneven last block included.
+    @Test(arguments: [(5, 300, 1000), (49, 768, 768), (300, 40, 700), (1, 4096, 300), (1499, 3072, 768), (17, 333, 1000)])
+    func splitPartsStayAboveSmallMatrixKernels(_ shape: (Int, Int, Int)) {
+        let (m, n, k) = shape
+        for parts in [2, 3, 4] {
+            let (splitRows, block) = GemmSplit.plan(parts: parts, m: m, n: n)
+            #expect(splitRows == (m >= n))
+            let extent = splitRows ? m : n
+            var sizes: [Int] = []
+            var start = 0
+            while start < extent {
+                sizes.append(min(block, extent - start) * (splitRows ? n : m) * k)
+                start += block
+            }
+            #expect(sizes.count <= parts)
+            #expect(GemmSplit.smallestPartProduct(parts: parts, m: m, n: n, k: k) == sizes.min())
+        }
+        // (5, 300, 1000): halves of 750 000 and 700 000 multiply-adds would use the small kernels.
+        if shape == (5, 300, 1000) { #expect(GemmSplit.smallestPartProduct(parts: 2, m: m, n: n, k: k) <= GemmSplit.smallProduct) }
+    }
+
     @Test(arguments: [(1, 1, 1), (7, 13, 5), (49, 36, 108)])
     func linearLayer(_ shape: (Int, Int, Int)) {
         let (rows, input, output) = shape
