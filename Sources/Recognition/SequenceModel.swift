@@ -8,7 +8,9 @@ import Neural
 ///
 /// Features: the log-mel power of the compact model (same front end as Stage 1), no silence
 /// trimming (frames must keep their times), log(power + floor) normalised per mel bin with the
-/// mean and standard deviation over the whole clip: x = (x - mean) / (std + 1e-5).
+/// mean and standard deviation over the whole clip, x = (x - mean) / (std + 1e-5), or, when
+/// `normalisationFrames` > 0, over the frames of a window centred on each frame (fewer at
+/// the clip's ends), as Stage 1 normalises each window it hears.
 public final class SequenceModel: @unchecked Sendable {
     public let configuration: SequenceModelConfiguration
     public let network: SequenceNetwork
@@ -107,13 +109,42 @@ public final class SequenceModel: @unchecked Sendable {
     }
 
     /// Normalised features, mels x frames (the network's layout), from frames x mels power.
+    /// With local normalisation `statistics` is not used, and frames within half a
+    /// normalisation window of `power`'s ends see only the frames `power` holds (the
+    /// predictor's chunks carry enough context that the frames it keeps do not).
     public func normalisedFeatures(power: [Float], frames: Int, statistics: FeatureStatistics) -> [Float] {
         let mels = configuration.backbone.features.melBins
         let floor = Float(configuration.backbone.features.logFloor)
+        if configuration.normalisationFrames > 0 { return locallyNormalised(power: power, frames: frames) }
         let (mean, scale) = statistics.normalisation
         var output = [Float](repeating: 0, count: frames * mels)
         for t in 0..<frames {
             for m in 0..<mels { output[m * frames + t] = (log(power[t * mels + m] + floor) - mean[m]) * scale[m] }
+        }
+        return output
+    }
+
+    func locallyNormalised(power: [Float], frames: Int) -> [Float] {
+        let mels = configuration.backbone.features.melBins
+        let floor = Float(configuration.backbone.features.logFloor)
+        let half = configuration.normalisationFrames / 2
+        var output = [Float](repeating: 0, count: frames * mels)
+        var values = [Double](repeating: 0, count: frames)
+        var sums = [Double](repeating: 0, count: frames + 1), squares = sums
+        for m in 0..<mels {
+            for t in 0..<frames {
+                let value = Double(log(power[t * mels + m] + floor))
+                values[t] = value
+                sums[t + 1] = sums[t] + value
+                squares[t + 1] = squares[t] + value * value
+            }
+            for t in 0..<frames {
+                let from = max(0, t - half), to = min(frames, t + half + 1)
+                let n = Double(to - from)
+                let mean = (sums[to] - sums[from]) / n
+                let variance = max(0, (squares[to] - squares[from]) / n - mean * mean)
+                output[m * frames + t] = Float((values[t] - mean) / (variance.squareRoot() + 1e-5))
+            }
         }
         return output
     }

@@ -21,16 +21,35 @@ public struct SequenceModelConfiguration: Sendable, Equatable {
     /// Residual temporal blocks: conv1d(k) -> GELU -> conv1d(1), added to their input.
     public var temporalLayers: Int
     public var temporalKernel: Int
+    /// Odd width (in output frames) of a moving mean over the backbone's features before the
+    /// temporal blocks; 1 for none. With every block pooling time (`timePooledBlocks` = the
+    /// backbone's block count) and the width of a Stage 1 window, the started network computes
+    /// what Stage 1 computes on each window (mean of the same features over the window, then
+    /// its classifier), apart from the normalisation (whole clip here, each window there).
+    public var windowPoolFrames: Int
+    /// Log-mel frames of the window whose per-bin mean and deviation normalise each frame
+    /// (centred on it), as Stage 1 normalises each window it hears; 0: the whole clip's.
+    public var normalisationFrames: Int
 
     public init(
         backbone: CompactModelConfiguration, head: SequenceHead = .dirichlet, timePooledBlocks: Int = 2, temporalLayers: Int = 4,
-        temporalKernel: Int = 9
+        temporalKernel: Int = 9, windowPoolFrames: Int = 1, normalisationFrames: Int = 0
     ) {
+        self.normalisationFrames = normalisationFrames
         self.backbone = backbone
         self.head = head
         self.timePooledBlocks = timePooledBlocks
         self.temporalLayers = temporalLayers
         self.temporalKernel = temporalKernel
+        self.windowPoolFrames = windowPoolFrames
+    }
+
+    /// The pooled window's odd width in output frames for a Stage 1 window of `seconds`, when
+    /// every backbone block pools time.
+    public static func windowPoolFrames(seconds: Double, backbone: CompactModelConfiguration) -> Int {
+        let frame = Double(backbone.features.hopLength << backbone.channels.count) / Double(backbone.features.sampleRate)
+        let frames = max(1, Int((seconds / frame).rounded()))
+        return frames % 2 == 1 ? frames : frames + 1
     }
 
     public var emotions: [String] { backbone.emotions }
@@ -58,7 +77,8 @@ public struct SequenceModelConfiguration: Sendable, Equatable {
                 stride *= 2
             }
         }
-        half += Double(temporalLayers * (temporalKernel - 1) / 2 * stride)
+        half += Double((windowPoolFrames / 2 + temporalLayers * (temporalKernel - 1) / 2) * stride)
+        half += Double(normalisationFrames / 2)
         return Int(half.rounded(.up)) + stride
     }
 
@@ -82,6 +102,8 @@ public struct SequenceModelConfiguration: Sendable, Equatable {
                 ("time_pooled_blocks", .integer(Int64(timePooledBlocks))),
                 ("temporal_layers", .integer(Int64(temporalLayers))),
                 ("temporal_kernel", .integer(Int64(temporalKernel))),
+                ("window_pool_frames", .integer(Int64(windowPoolFrames))),
+                ("normalisation_frames", .integer(Int64(normalisationFrames))),
                 ("frame_rate", .number(frameRate)),
                 ("backbone", backbone.json),
             ]))
@@ -114,5 +136,17 @@ public struct SequenceModelConfiguration: Sendable, Equatable {
         let kernelField = try root.required("temporal_kernel")
         temporalKernel = try kernelField.int()
         guard temporalKernel >= 1, temporalKernel <= 63, temporalKernel % 2 == 1 else { throw kernelField.fail("expected an odd number from 1 to 63") }
+        if let poolField = try root.optional("window_pool_frames") {
+            windowPoolFrames = try poolField.int()
+            guard windowPoolFrames >= 1, windowPoolFrames <= 255, windowPoolFrames % 2 == 1 else { throw poolField.fail("expected an odd number from 1 to 255") }
+        } else {
+            windowPoolFrames = 1
+        }
+        if let field = try root.optional("normalisation_frames") {
+            normalisationFrames = try field.int()
+            guard (0...100_000).contains(normalisationFrames) else { throw field.fail("expected 0 (the whole clip) to 100000 frames") }
+        } else {
+            normalisationFrames = 0
+        }
     }
 }

@@ -8,13 +8,16 @@ import Neural
 ///   -> the compact backbone's blocks [3x3 conv + batch norm + ReLU] x n, each ending in a max
 ///      pool that halves frequency, and time too in the first `timePooledBlocks` blocks
 ///   -> mean over frequency: (C, N, T), T = frames / 2^timePooledBlocks
+///   -> a moving mean over `windowPoolFrames` frames (none when 1)
 ///   -> `temporalLayers` residual blocks h += conv1d_1x1(GELU(conv1d_k(h)))   (padding k/2)
 ///   -> per frame, linear C -> K: raw outputs (N * T, K), rows n * T + t
 ///
 /// Started from a Stage 1 model (`init(configuration:stageOne:)`) the backbone and the
 /// head are Stage 1's and every temporal block's last convolution is zero, so before any
 /// training the network is exactly "Stage 1's classifier applied to each frame's features":
-/// Stage 2 training starts from what Stage 1 knows and learns to use context.
+/// Stage 2 training starts from what Stage 1 knows and learns to use context. With every
+/// block pooling time and a window pool as wide as a Stage 1 window, that is Stage 1 run as a
+/// sliding window (one window per output frame), so training starts at the teacher's quality.
 ///
 /// Batch norm keeps Stage 1's running statistics in training too (a `Tape` with
 /// `training: false` still records gradients): fine-tuning batches of a few clips would give
@@ -137,6 +140,7 @@ public final class SequenceNetwork {
             h = tape.maxPool2D(h, kernel: (2, blockIndex < configuration.timePooledBlocks ? 2 : 1))
         }
         h = tape.meanOverHeight(h)  // (C, N, T)
+        if configuration.windowPoolFrames > 1 { h = tape.movingMean(h, width: configuration.windowPoolFrames) }
         let pad = configuration.temporalKernel / 2
         for block in temporal {
             var u = tape.convolution1D(h, weight: block.convolution, bias: block.convolutionBias, padding: pad, workspace: workspace)
@@ -160,6 +164,48 @@ public final class SequenceNetwork {
 }
 
 extension Tape {
+    /// Moving mean along the last axis with an odd `width`, centred; near the ends it is the
+    /// mean of the frames that exist (no padding values enter it).
+    // x: (C, N, T) -> (C, N, T)
+    public func movingMean(_ x: Variable, width: Int) -> Variable {
+        precondition(x.shape.count == 3 && width >= 1 && width % 2 == 1, "movingMean: expected (C, N, T) and an odd width")
+        let steps = x.shape[2], planes = x.shape[0] * x.shape[1], half = width / 2
+        let output = Variable(zeros: x.shape, requiresGradient: x.requiresGradient)
+        // The range of frames averaged for output t, and its weight.
+        func range(_ t: Int) -> (Int, Int, Float) {
+            let from = max(0, t - half), to = min(steps - 1, t + half)
+            return (from, to, 1 / Float(to - from + 1))
+        }
+        x.value.withUnsafeBufferPointer { xs in
+            output.value.withUnsafeMutableBufferPointer { ys in
+                for plane in 0..<planes {
+                    let row = xs.baseAddress! + plane * steps
+                    // Prefix sums in Double: exact enough whatever the length, and the same on every call.
+                    var prefix = [Double](repeating: 0, count: steps + 1)
+                    for t in 0..<steps { prefix[t + 1] = prefix[t] + Double(row[t]) }
+                    for t in 0..<steps {
+                        let (from, to, _) = range(t)
+                        ys[plane * steps + t] = Float((prefix[to + 1] - prefix[from]) / Double(to - from + 1))
+                    }
+                }
+            }
+        }
+        guard needsGradient(x) else { return output }
+        record {
+            guard output.gradient.count == output.count else { return }
+            var delta = [Float](repeating: 0, count: x.count)
+            for plane in 0..<planes {
+                for t in 0..<steps {
+                    let (from, to, weight) = range(t)
+                    let g = output.gradient[plane * steps + t] * weight
+                    for s in from...to { delta[plane * steps + s] += g }
+                }
+            }
+            x.addGradient(delta)
+        }
+        return output
+    }
+
     /// Mean over the height (frequency) axis.
     // x: (C, N, H, W) -> (C, N, W)
     public func meanOverHeight(_ x: Variable) -> Variable {

@@ -94,6 +94,11 @@ public struct SequenceTrainingSettings: Sendable, Equatable {
     public var targetSmoothing = 0.02
     public var meanCrossEntropyWeight = 1.0
     public var threads = 2
+    /// Train only the temporal blocks and the head; the backbone keeps Stage 1's weights.
+    public var freezeBackbone = false
+    /// Targets are sharpened (below 1) or softened (above 1) before the loss, as in knowledge
+    /// distillation: y_i^(1/T) / sum_j y_j^(1/T). 1 leaves the teacher's mixtures as they are.
+    public var targetTemperature = 1.0
 
     public init() {}
 
@@ -104,7 +109,8 @@ public struct SequenceTrainingSettings: Sendable, Equatable {
                 ("crop_seconds", .number(cropSeconds)), ("learning_rate", .number(peakRate)), ("warmup_epochs", .integer(Int64(warmupEpochs))),
                 ("weight_decay", .number(weightDecay)), ("clip_norm", .number(clipNorm)), ("seed", .integer(Int64(bitPattern: seed))),
                 ("target_smoothing", .number(targetSmoothing)), ("mean_ce_weight", .number(meanCrossEntropyWeight)),
-                ("threads", .integer(Int64(threads))),
+                ("threads", .integer(Int64(threads))), ("freeze_backbone", .bool(freezeBackbone)),
+                ("target_temperature", .number(targetTemperature)),
             ]))
     }
 }
@@ -163,7 +169,10 @@ public final class SequenceTrainer {
         self.validation = validation
         var adam = AdamW.Settings()
         adam.weightDecay = Float(settings.weightDecay)
-        optimizer = AdamW(parameters: network.parameters, settings: adam)
+        let trained = network.parameters.filter { parameter in
+            !settings.freezeBackbone || !parameter.name.hasPrefix("backbone.") || parameter.name.hasPrefix("backbone.classifier.")
+        }
+        optimizer = AdamW(parameters: trained, settings: adam)
         let steps = (train.count + settings.batchSize - 1) / settings.batchSize
         schedule = WarmupCosineSchedule(peak: settings.peakRate, warmupSteps: settings.warmupEpochs * steps, totalSteps: settings.epochs * steps)
         random = SeededRandom(seed: settings.seed &+ 0x5E0_0001)
@@ -172,21 +181,27 @@ public final class SequenceTrainer {
     }
 
     /// The loss of raw outputs (rows of K) against target mixtures (rows of K).
-    func loss(_ tape: Tape, outputs: Variable, targets: [[Double]]) -> Variable {
+    func loss(_ tape: Tape, outputs: Variable, targets: [[Double]], weights: [Double]? = nil) -> Variable {
         switch settings.loss {
         case .ce:
-            return tape.crossEntropy(outputs, targets: targets)
+            return tape.crossEntropy(outputs, targets: targets, weights: weights)
         case .dirichlet:
             let smoothed = targets.map { Dirichlet.smoothedTarget($0, epsilon: settings.targetSmoothing) }
-            let nll = tape.dirichletNegativeLogLikelihood(outputs, targets: smoothed)
+            let nll = tape.dirichletNegativeLogLikelihood(outputs, targets: smoothed, weights: weights)
             guard settings.meanCrossEntropyWeight > 0 else { return nll }
-            return tape.weightedSum(nll, 1, tape.dirichletMeanCrossEntropy(outputs, targets: targets), Float(settings.meanCrossEntropyWeight))
+            return tape.weightedSum(
+                nll, 1, tape.dirichletMeanCrossEntropy(outputs, targets: targets, weights: weights), Float(settings.meanCrossEntropyWeight))
         }
     }
 
-    /// Crops of one length from the examples `indices`: features (1, N, mels, frames) and the
-    /// matching target rows.
-    func batch(_ indices: [Int]) -> (features: Variable, targets: [[Double]]) {
+    /// Output frames at each end of a crop that see past it (the window mean's half width and
+    /// one frame of the backbone's reach): the crop's zero padding is not the clip's audio, so
+    /// these frames do not count in the loss unless the crop's end is the clip's.
+    var cropMargin: Int { network.configuration.windowPoolFrames / 2 + 1 }
+
+    /// Crops of one length from the examples `indices`: features (1, N, mels, frames), the
+    /// matching target rows and their loss weights (0 near a crop's cut ends, see `cropMargin`).
+    func batch(_ indices: [Int]) -> (features: Variable, targets: [[Double]], weights: [Double]) {
         let configuration = network.configuration
         let reduction = configuration.timeReduction
         let mels = configuration.backbone.features.melBins
@@ -196,6 +211,7 @@ public final class SequenceTrainer {
         let frames = outputs * reduction
         var values = [Float](repeating: 0, count: indices.count * mels * frames)
         var targets: [[Double]] = []
+        var weights: [Double] = []
         for (n, index) in indices.enumerated() {
             let example = train[index]
             let available = example.frames / reduction
@@ -204,12 +220,25 @@ public final class SequenceTrainer {
             for m in 0..<mels {
                 for t in 0..<frames { values[(n * mels + m) * frames + t] = example.features[m * example.frames + start + t] }
             }
+            let margin = network.configuration.windowPoolFrames > 1 ? cropMargin : 0
             for j in 0..<outputs {
                 let row = startOutput + j
-                targets.append(Array(example.targets[(row * k)..<((row + 1) * k)]))
+                targets.append(Self.sharpen(example.targets[(row * k)..<((row + 1) * k)], temperature: settings.targetTemperature))
+                let cutBefore = startOutput > 0 && j < margin
+                let cutAfter = startOutput + outputs < available && j >= outputs - margin
+                weights.append(cutBefore || cutAfter ? 0 : 1)
             }
         }
-        return (Variable(shape: [1, indices.count, mels, frames], value: values), targets)
+        if !weights.contains(where: { $0 > 0 }) { weights = weights.map { _ in 1 } }  // crops too short for a margin: keep every row
+        return (Variable(shape: [1, indices.count, mels, frames], value: values), targets, weights)
+    }
+
+    /// y_i^(1/T) / sum_j y_j^(1/T) (y itself when T is 1).
+    static func sharpen(_ row: ArraySlice<Double>, temperature: Double) -> [Double] {
+        guard temperature != 1 else { return Array(row) }
+        let powered = row.map { pow(max($0, 1e-12), 1 / temperature) }
+        let total = powered.reduce(0, +)
+        return powered.map { $0 / total }
     }
 
     @discardableResult
@@ -221,11 +250,11 @@ public final class SequenceTrainer {
         var rate = 0.0
         for step in 0..<stepsPerEpoch {
             let indices = Array(order[(step * settings.batchSize)..<min(order.count, (step + 1) * settings.batchSize)])
-            let (features, targets) = batch(indices)
+            let (features, targets, weights) = batch(indices)
             let tape = SequenceNetwork.trainingTape()
             optimizer.zeroGradients()
             let outputs = network.forward(tape, features: features, workspace: workspace)
-            let value = loss(tape, outputs: outputs, targets: targets)
+            let value = loss(tape, outputs: outputs, targets: targets, weights: weights)
             tape.backward(from: value)
             optimizer.clipGradients(maximum: settings.clipNorm)
             rate = schedule.rate(step: optimizer.step)

@@ -13,7 +13,7 @@ struct TrainSequenceCommand: ParsableCommand {
         commandName: "sequence",
         abstract: "Train a sequence model (Stage 2) to reproduce a Stage 1 model's sliding-window mixtures in one pass.",
         discussion: """
-            The teacher (a Stage 1 model) runs over sliding windows (--target-window seconds every --target-hop) of each training clip; its timestamped mixtures are the targets. The sequence model starts as the teacher applied to every frame (same backbone and head, temporal layers at identity) and learns, per frame, to reproduce those targets from the whole clip: with the Dirichlet NLL (--loss dirichlet, plus the cross-entropy of the Dirichlet mean) or with cross-entropy against the soft targets (--loss ce, softmax head).
+            The teacher (a Stage 1 model) runs over sliding windows (--target-window seconds every --target-hop) of each training clip; its timestamped mixtures are the targets. The sequence model starts as the teacher run as a sliding window of --pool-window seconds (same backbone and head; a moving mean of its features over the window; temporal layers at identity) and learns, per frame, to reproduce those targets from the whole clip: with the Dirichlet NLL (--loss dirichlet, plus the cross-entropy of the Dirichlet mean) or with cross-entropy against the soft targets (--loss ce, softmax head).
 
             Training clips: synthetic dialogues built in memory from --data (a RAVDESS folder or a CSV of path,label,speaker) and --speakers (default 01-16; keep 17-20 for evaluation), or any audio files with --audio (no labels needed: the teacher makes the targets). With --data, --dev-dialogues more dialogues of the same speakers (another seed) report the mixture MAE against their ground truth after each epoch.
 
@@ -64,6 +64,18 @@ struct TrainSequenceCommand: ParsableCommand {
     @Option(name: .long, help: "Peak learning rate (warm-up, then cosine to 0).")
     var learningRate: Double = 1e-3
 
+    @Option(name: .long, help: ArgumentHelp("Seconds of the moving mean over the backbone's features before the temporal blocks (default: the longest --target-window): the model starts as the teacher run as a sliding window, at 6.25 frames per second. 0: no mean, every frame classified on its own at 25 frames per second.", valueName: "seconds"))
+    var poolWindow: Double?
+
+    @Flag(name: .long, help: "Normalise features over the whole clip instead of over a --pool-window around each frame (as the teacher normalises each window).")
+    var wholeClipNormalisation = false
+
+    @Option(name: .long, help: ArgumentHelp("Sharpen (below 1) or soften (above 1) the teacher's mixtures before the loss: y^(1/T), renormalised.", valueName: "T"))
+    var targetTemperature: Double = 1
+
+    @Flag(name: .long, help: "Train only the temporal blocks and the head (the backbone keeps the teacher's weights).")
+    var freezeBackbone = false
+
     @Option(name: .long, help: "Residual temporal blocks.")
     var temporalLayers: Int = 4
 
@@ -99,6 +111,8 @@ struct TrainSequenceCommand: ParsableCommand {
         guard crop >= 0.2, crop <= 120 else { throw ValidationError("--crop must be 0.2 to 120 seconds") }
         guard learningRate > 0, learningRate < 1 else { throw ValidationError("--learning-rate must be in (0, 1)") }
         guard (0...32).contains(temporalLayers) else { throw ValidationError("--temporal-layers must be 0 to 32") }
+        guard targetTemperature >= 0.05, targetTemperature <= 20 else { throw ValidationError("--target-temperature must be 0.05 to 20") }
+        if let poolWindow { guard poolWindow >= 0, poolWindow <= 30 else { throw ValidationError("--pool-window must be 0 to 30 seconds") } }
         guard temporalKernel >= 1, temporalKernel <= 63, temporalKernel % 2 == 1 else { throw ValidationError("--temporal-kernel must be odd, 1 to 63") }
         guard (1...20_000).contains(dialogues), (0...20_000).contains(devDialogues) else { throw ValidationError("--dialogues 1-20000, --dev-dialogues 0-20000") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
@@ -145,11 +159,17 @@ struct TrainSequenceCommand: ParsableCommand {
         settings.peakRate = learningRate
         settings.seed = seed
         settings.threads = jobs
+        settings.freezeBackbone = freezeBackbone
+        settings.targetTemperature = targetTemperature
         let head: SequenceHead = settings.loss == .ce ? .softmax(concentration: teacherModel.configuration.softmaxConcentration) : .dirichlet
         var backbone = teacherModel.configuration
         backbone.dropout = 0
+        let pool = try poolWindow ?? targetWindows().max()!
         let configuration = SequenceModelConfiguration(
-            backbone: backbone, head: head, timePooledBlocks: 2, temporalLayers: temporalLayers, temporalKernel: temporalKernel)
+            backbone: backbone, head: head, timePooledBlocks: pool > 0 ? backbone.channels.count : 2, temporalLayers: temporalLayers,
+            temporalKernel: temporalKernel,
+            windowPoolFrames: pool > 0 ? SequenceModelConfiguration.windowPoolFrames(seconds: pool, backbone: backbone) : 1,
+            normalisationFrames: pool > 0 && !wholeClipNormalisation ? Int((pool * Double(backbone.features.sampleRate) / Double(backbone.features.hopLength)).rounded()) : 0)
         let network = try SequenceNetwork(configuration: configuration, stageOne: teacherModel.network, seed: seed)
         let model = SequenceModel(network: network, identifier: URL(fileURLWithPath: output).lastPathComponent)
         let slidings = try targetWindows().map { SlidingWindowPredictor(window: $0, hop: targetHop) }
@@ -218,9 +238,9 @@ struct TrainSequenceCommand: ParsableCommand {
             teacherDev = sum / Double(max(1, count))
             let start = trainer.evaluate(dev)
             say(
-                "dev truth MAE: teacher's sliding windows \(DecimalFormat.fixed(teacherDev!, 4)), sequence model before training \(DecimalFormat.fixed(start.truthMAE ?? .nan, 4))")
+                "dev truth MAE: teacher's sliding windows \(DecimalFormat.fixed(teacherDev!, 4)), sequence model before training \(DecimalFormat.fixed(start.truthMAE ?? .nan, 4)) (target MAE \(DecimalFormat.fixed(start.targetMAE, 4)))")
         }
-        say("model: sequence model, \(parameters) parameters, \(head.name) head, \(configuration.temporalLayers) temporal blocks (k=\(temporalKernel)), \(DecimalFormat.fixed(configuration.frameRate, 0)) frames per second; \(trainer.stepsPerEpoch) steps per epoch")
+        say("model: sequence model, \(parameters) parameters, \(head.name) head, \(configuration.windowPoolFrames > 1 ? "moving mean over \(configuration.windowPoolFrames) frames, " : "")\(configuration.temporalLayers) temporal blocks (k=\(temporalKernel)), \(DecimalFormat.fixed(configuration.frameRate, 2)) frames per second; \(trainer.stepsPerEpoch) steps per epoch")
         while trainer.completedEpochs < epochs {
             let epoch = trainer.completedEpochs + 1
             let report = trainer.runEpoch { step, steps in SequenceCommandSupport.progress("epoch \(epoch)/\(epochs): step \(step)/\(steps)") }

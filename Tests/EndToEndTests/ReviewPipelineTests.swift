@@ -59,7 +59,12 @@ struct ReviewPipelineTests {
         #expect(predicted.status == 0, "\(predicted.standardError)")
         let track = try json(String(contentsOfFile: path("track.json"), encoding: .utf8))
         let times = try #require(track["times"] as? [Double])
-        #expect(times.count > 25 && abs(times[1] - times[0] - 0.04) < 1e-6)
+        // By default the model starts as the teacher over windows: a window mean, local
+        // normalisation, one frame per pooled step of the backbone.
+        let config = try json(String(contentsOfFile: path("sequence/config.json"), encoding: .utf8))
+        let rate = try #require(config["frame_rate"] as? Double)
+        #expect((config["window_pool_frames"] as? Int ?? 0) > 1 && (config["normalisation_frames"] as? Int ?? 0) > 0)
+        #expect(times.count > 5 && abs(times[1] - times[0] - 1 / rate) < 1e-6, "frame rate \(rate), times \(times.prefix(3))")
 
         let review = try TestProcess.emobake(["review", "make", "--clips", path("dialogues"), "--model", path("sequence"), "-o", path("review")])
         #expect(review.status == 0, "\(review.standardError)")

@@ -20,13 +20,15 @@ import Training
         return CompactModelConfiguration(emotions: emotions, head: head, channels: [4, 6, 8], convolutionsPerBlock: [1, 1, 1], features: features)
     }
 
-    static func tinyConfiguration(head: SequenceHead = .dirichlet, temporalLayers: Int = 2) -> SequenceModelConfiguration {
-        SequenceModelConfiguration(backbone: tinyBackbone(), head: head, timePooledBlocks: 2, temporalLayers: temporalLayers, temporalKernel: 3)
+    static func tinyConfiguration(head: SequenceHead = .dirichlet, temporalLayers: Int = 2, windowPoolFrames: Int = 1) -> SequenceModelConfiguration {
+        SequenceModelConfiguration(
+            backbone: tinyBackbone(), head: head, timePooledBlocks: windowPoolFrames > 1 ? 3 : 2, temporalLayers: temporalLayers, temporalKernel: 3,
+            windowPoolFrames: windowPoolFrames, normalisationFrames: windowPoolFrames > 1 ? 41 : 0)
     }
 
-    static func tinyModel(seed: UInt64 = 3, head: SequenceHead = .dirichlet) -> SequenceModel {
+    static func tinyModel(seed: UInt64 = 3, head: SequenceHead = .dirichlet, windowPoolFrames: Int = 1) -> SequenceModel {
         var random = SeededRandom(seed: seed)
-        let network = SequenceNetwork(configuration: tinyConfiguration(head: head), random: &random)
+        let network = SequenceNetwork(configuration: tinyConfiguration(head: head, windowPoolFrames: windowPoolFrames), random: &random)
         // Random temporal projections (not the identity start), so chunking is tested through them.
         for parameter in network.parameters where parameter.name.contains("projection.weight") {
             parameter.variable.value = parameter.variable.value.map { $0 * 30 }
@@ -61,9 +63,9 @@ import Training
         #expect(track.emotions == Self.emotions && track.model == "tiny-sequence" && track.source == "x.wav")
     }
 
-    @Test(arguments: [0.2, 0.52, 1.0])
-    func chunkedInferenceHasNoSeams(chunkSeconds: Double) throws {
-        let model = Self.tinyModel()
+    @Test(arguments: [(0.2, 1), (0.52, 1), (1.0, 1), (0.3, 5), (0.85, 5)])
+    func chunkedInferenceHasNoSeams(chunkSeconds: Double, windowPoolFrames: Int) throws {
+        let model = Self.tinyModel(windowPoolFrames: windowPoolFrames)
         let audio = AudioBuffer(samples: Self.signal(seconds: 4.37), sampleRate: 16_000)
         let whole = try SequencePredictor(chunkSeconds: 1000).predict(audio, model: model, source: "a")
         let chunked = try SequencePredictor(chunkSeconds: chunkSeconds).predict(audio, model: model, source: "a")
@@ -74,6 +76,68 @@ import Training
         // The outputs really change over time (a constant would hide seams).
         let mixtures = whole.mixtures
         #expect(Set(mixtures.map { ($0 * 1000).rounded() }).count > 20)
+    }
+
+    @Test func aPooledModelHasEighthSecondFramesAndAWiderReach() throws {
+        let model = Self.tinyModel(windowPoolFrames: 5)
+        let configuration = model.configuration
+        // Three pooled blocks: 8 log-mel frames (80 ms) per output frame, 12.5 per second.
+        #expect(configuration.timeReduction == 8 && abs(configuration.frameRate - 12.5) < 1e-12)
+        #expect(abs(configuration.time(ofFrame: 2) - 0.195) < 1e-12)
+        // Convs at strides 1, 2, 4 (7) and pools (0.5 + 1 + 2), the mean's half width (2) and two
+        // k=3 temporal convs (2) at stride 8, the normalisation's half window (20), rounded up, + one stride.
+        #expect(configuration.receptiveHalfWidth == 63 + 8)
+        let track = try SequencePredictor().predict(AudioBuffer(samples: Self.signal(seconds: 2.0), sampleRate: 16_000), model: model, source: "x.wav")
+        #expect(track.frameCount == 25 && track.alpha.allSatisfy { $0 > 0 && $0.isFinite })
+        // One second of a window is 6.25 frames of 160 ms at the default layout: rounded to an odd 7 (1.12 s).
+        var backbone = CompactModelConfiguration(emotions: Self.emotions)
+        backbone.features = LogMelSettings()
+        #expect(SequenceModelConfiguration.windowPoolFrames(seconds: 1.0, backbone: backbone) == 7)
+        #expect(SequenceModelConfiguration.windowPoolFrames(seconds: 1.4, backbone: backbone) == 9)
+        #expect(SequenceModelConfiguration.windowPoolFrames(seconds: 0.05, backbone: backbone) == 1)
+    }
+
+    @Test func localNormalisationUsesTheWindowAroundEachFrame() throws {
+        let model = Self.tinyModel(windowPoolFrames: 5)  // 41-frame windows
+        let mels = 16, frames = 100
+        let floor = Float(model.configuration.backbone.features.logFloor)
+        var power = (0..<(frames * mels)).map { Float(1 + sin(Double($0) * 0.13) * 0.9) }
+        let features = model.normalisedFeatures(power: power, frames: frames, statistics: .init(melBins: mels))
+        for (t, m) in [(0, 0), (20, 3), (50, 15), (99, 7)] {
+            let window = max(0, t - 20)..<min(frames, t + 21)
+            let values = window.map { Double(log(power[$0 * mels + m] + floor)) }
+            let mean = values.reduce(0, +) / Double(values.count)
+            let deviation = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count)).squareRoot()
+            let expected = (Double(log(power[t * mels + m] + floor)) - mean) / (deviation + 1e-5)
+            #expect(abs(Double(features[m * frames + t]) - expected) < 1e-4, "frame \(t) bin \(m)")
+        }
+        // Louder audio far away does not change a frame (it would with whole-clip statistics).
+        for t in 80..<frames { for m in 0..<mels { power[t * mels + m] *= 50 } }
+        let changed = model.normalisedFeatures(power: power, frames: frames, statistics: .init(melBins: mels))
+        #expect((0..<mels).allSatisfy { m in (0...39).allSatisfy { changed[m * frames + $0] == features[m * frames + $0] } })
+        #expect(changed[60] != features[60])
+    }
+
+    @Test func aPooledStartIsStageOneOverEachWindow() throws {
+        // Every block pools time and the mean covers the whole input: each output frame is
+        // Stage 1's classifier on the mean of the last block's features, i.e. Stage 1 itself.
+        var random = SeededRandom(seed: 5)
+        let stageOne = CompactNetwork(configuration: Self.tinyBackbone(), random: &random)
+        for parameter in stageOne.parameters { parameter.variable.value = parameter.variable.value.map { $0 + 0.05 } }
+        let frames = 64  // 8 output frames
+        let sequence = try SequenceNetwork(configuration: Self.tinyConfiguration(temporalLayers: 2, windowPoolFrames: 15), stageOne: stageOne)
+        let features = Variable(shape: [1, 1, 16, frames], value: (0..<(16 * frames)).map { Float(sin(Double($0) * 0.37) + 0.3 * cos(Double($0) * 0.011)) })
+        let outputs = sequence.forward(Tape.inference(), features: features, workspace: AutogradWorkspace()).value
+        var dropout = SeededRandom(seed: 0)
+        let expected = stageOne.forward(Tape.inference(), features: features, validFrames: [frames], workspace: AutogradWorkspace(), dropoutRandom: &dropout).value
+        #expect(outputs.count == 8 * 4)
+        for frame in 0..<8 {
+            for k in 0..<4 { #expect(abs(outputs[frame * 4 + k] - expected[k]) < 1e-5, "frame \(frame) emotion \(k)") }
+        }
+        // With a narrower mean the frames differ (each sees its own window).
+        let narrow = try SequenceNetwork(configuration: Self.tinyConfiguration(temporalLayers: 2, windowPoolFrames: 3), stageOne: stageOne)
+        let local = narrow.forward(Tape.inference(), features: features, workspace: AutogradWorkspace()).value
+        #expect(Set(local.map { ($0 * 1e4).rounded() }).count > 8)
     }
 
     @Test func aFileStreamedInSmallBlocksGivesTheSameTrack() throws {
@@ -124,9 +188,9 @@ import Training
         }
     }
 
-    @Test(arguments: [SequenceHead.dirichlet, .softmax(concentration: 12)])
-    func writeThenLoadGivesTheSameTrack(head: SequenceHead) throws {
-        let model = Self.tinyModel(head: head)
+    @Test(arguments: [(SequenceHead.dirichlet, 1), (.softmax(concentration: 12), 1), (.dirichlet, 3)])
+    func writeThenLoadGivesTheSameTrack(head: SequenceHead, windowPoolFrames: Int) throws {
+        let model = Self.tinyModel(head: head, windowPoolFrames: windowPoolFrames)
         let folder = TestPaths.temporaryDirectory("sequence-model")
         defer { try? FileManager.default.removeItem(at: folder) }
         try model.write(to: folder)
@@ -150,6 +214,28 @@ import Training
             Issue.record("loaded an even temporal kernel")
         } catch {
             #expect("\(error)".contains("config.json: temporal_kernel: expected an odd number"))
+        }
+    }
+
+    @Test func movingMeanAveragesTheFramesThatExistAndItsGradientFollows() {
+        var random = SeededRandom(seed: 9)
+        let x = Variable(shape: [2, 1, 6], value: (0..<12).map { _ in Float(random.normal()) }, requiresGradient: true)
+        let tape = Tape()
+        let y = tape.movingMean(x, width: 5)
+        let v = x.value
+        // Row 0: frame 0 averages frames 0-2, frame 2 frames 0-4, frame 5 frames 3-5.
+        #expect(abs(y.value[0] - (v[0] + v[1] + v[2]) / 3) < 1e-6)
+        #expect(abs(y.value[2] - (v[0] + v[1] + v[2] + v[3] + v[4]) / 5) < 1e-6)
+        #expect(abs(y.value[11] - (v[9] + v[10] + v[11]) / 3) < 1e-6)
+        let seed = (0..<12).map { _ in Float(random.normal()) }
+        tape.backward(from: y, seed: seed)
+        // Finite differences (y is linear in x, so a step of 1 is exact up to rounding).
+        for index in [0, 3, 7, 11] {
+            var bumped = x.value
+            bumped[index] += 1
+            let z = Tape.inference().movingMean(Variable(shape: x.shape, value: bumped), width: 5).value
+            let numeric = zip(zip(z, y.value), seed).reduce(Float(0)) { $0 + ($1.0.0 - $1.0.1) * $1.1 }
+            #expect(abs(x.gradient[index] - numeric) < 1e-4, "index \(index)")
         }
     }
 

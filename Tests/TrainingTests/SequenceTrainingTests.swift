@@ -5,7 +5,7 @@ import Neural
 import Recognition
 import TestSupport
 import Testing
-import Training
+@testable import Training
 
 /// Stage 2 and Stage 3 training for a few steps on a few synthetic dialogues of tones: the
 /// losses must fall. (The full experiments are commands: emobake train sequence / train dpo.)
@@ -52,6 +52,45 @@ import Training
         #expect(trainer.history.count == 40 && trainer.history.allSatisfy { $0.loss.isFinite })
         #expect(after < before - 0.1 * abs(before), "whole-clip loss \(before) -> \(after)")
         #expect(maeAfter < maeBefore, "truth MAE \(maeBefore) -> \(maeAfter)")
+    }
+
+    @Test func aFrozenBackboneKeepsItsWeightsAndCropEndsDoNotCount() throws {
+        var random = SeededRandom(seed: 4)
+        let network = SequenceNetwork(configuration: SequenceModelTests.tinyConfiguration(windowPoolFrames: 5), random: &random)
+        let model = SequenceModel(network: network)
+        let (examples, _, folder) = try Self.examples(model: model, count: 4, seed: 3)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var settings = SequenceTrainingSettings()
+        settings.loss = .dirichlet
+        settings.epochs = 3
+        settings.batchSize = 2
+        settings.cropSeconds = 1.6  // 20 frames of 80 ms: the dialogues are longer, so crops are cut
+        settings.freezeBackbone = true
+        let trainer = SequenceTrainer(network: network, settings: settings, train: examples, validation: [])
+        let frozen = network.parameters.filter { $0.name.hasPrefix("backbone.") && !$0.name.hasPrefix("backbone.classifier.") }
+        let trained = network.parameters.filter { !$0.name.hasPrefix("backbone.") || $0.name.hasPrefix("backbone.classifier.") }
+        let before = (frozen.map { $0.variable.value }, trained.map { $0.variable.value })
+        for _ in 0..<settings.epochs { trainer.runEpoch() }
+        #expect(frozen.map { $0.variable.value } == before.0)
+        #expect(zip(trained.map { $0.variable.value }, before.1).contains { $0 != $1 })
+        // A crop's rows within the mean's reach (2 + 1 frames) of a cut end have weight 0.
+        #expect(trainer.cropMargin == 3)
+        let (_, targets, weights) = trainer.batch([0, 1])
+        #expect(targets.count == 40 && weights.count == 40)
+        for n in 0..<2 {
+            let rows = weights[(n * 20)..<((n + 1) * 20)]
+            #expect(rows.dropFirst(3).dropLast(3).allSatisfy { $0 == 1 })
+            #expect(rows.prefix(3).allSatisfy { $0 == 0 } || rows.suffix(3).allSatisfy { $0 == 0 })
+        }
+    }
+
+    @Test func sharpeningRaisesEachShareToOneOverTAndRenormalises() {
+        let row: ArraySlice<Double> = [0.6, 0.3, 0.1]
+        #expect(SequenceTrainer.sharpen(row, temperature: 1) == [0.6, 0.3, 0.1])
+        let sharp = SequenceTrainer.sharpen(row, temperature: 0.5)  // squares: 0.36, 0.09, 0.01 over 0.46
+        #expect(abs(sharp[0] - 0.36 / 0.46) < 1e-12 && abs(sharp[2] - 0.01 / 0.46) < 1e-12)
+        let soft = SequenceTrainer.sharpen(row, temperature: 2)
+        #expect(soft[0] < 0.6 && soft[2] > 0.1 && abs(soft.reduce(0, +) - 1) < 1e-12)
     }
 
     @Test func stageThreeLossFallsFromLogTwo() throws {
