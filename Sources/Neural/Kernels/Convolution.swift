@@ -1,3 +1,5 @@
+import Dispatch
+
 /// 1-D convolutions on time-major activations `(frames, channels)`, as matrix products.
 ///
 /// PyTorch stores Conv1d weights as `(out, in / groups, kernel)`; `ConvolutionWeights` keeps
@@ -87,7 +89,7 @@ public func convolve(
 /// convolution: kernel 128, 16 groups, padding 64, then the last frame dropped when the kernel
 /// is even). Per block of output frames and group, the (frames, kernel * groupChannels) patches
 /// are gathered into `scratch` and multiplied by that group's `(groupChannels, kernel *
-/// groupChannels)` weights.
+/// groupChannels)` weights; the groups are shared out over the kernel threads.
 public struct GroupedConvolutionWeights: Sendable {
     public let channels: Int
     public let groups: Int
@@ -121,9 +123,14 @@ public struct GroupedConvolutionWeights: Sendable {
 
     /// Output frames for `frames` input frames, before any trailing frame is dropped.
     public func outputFrames(forInput frames: Int) -> Int { frames + 2 * padding - kernel + 1 }
+    /// Floats of scratch `convolveGrouped` needs with `KernelThreads.count` threads: one block
+    /// of patches per thread.
     public func scratchCount(forInput frames: Int) -> Int {
-        min(max(0, outputFrames(forInput: frames)), Self.frameBlock) * kernel * groupChannels
+        threads(for: KernelThreads.count) * min(max(0, outputFrames(forInput: frames)), Self.frameBlock) * kernel * groupChannels
     }
+
+    /// Threads `convolveGrouped` uses: one per group at most.
+    public func threads(for count: Int) -> Int { max(1, min(count, groups)) }
 
     /// Output frames per block of patches: wav2vec2's (256, 128 * 48) patches are 12.6 MB, which
     /// stay in the last-level cache between the gather and the product (a 30 s clip's 1500
@@ -138,15 +145,23 @@ public func convolveGrouped(
 ) {
     let channels = weights.channels, per = weights.groupChannels, kernel = weights.kernel, padding = weights.padding
     let rowLength = kernel * per
+    // The groups are shared out over the kernel threads, each with its own block of patches
+    // and one single-threaded sgemm per (block, group): a group's weights are packed once per
+    // block (splitting a product's rows over threads made both pack them), and every product
+    // has the same shape whatever the thread count.
+    let threads = weights.threads(for: KernelThreads.count)
+    let blockLength = min(GroupedConvolutionWeights.frameBlock, outFrames) * rowLength
     weights.weights.withUnsafeBufferPointer { w in
-        var first = 0
-        while first < outFrames {
-            let count = min(GroupedConvolutionWeights.frameBlock, outFrames - first)
-            for group in 0..<weights.groups {
-                let column = group * per
-                KernelThreads.forEach(count, grain: 16) { range in
-                    for row in range {
-                        let patch = scratch + row * rowLength
+        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            let patches = scratch + thread * blockLength
+            var first = 0
+            while first < outFrames {
+                let count = min(GroupedConvolutionWeights.frameBlock, outFrames - first)
+                var group = thread
+                while group < weights.groups {
+                    let column = group * per
+                    for row in 0..<count {
+                        let patch = patches + row * rowLength
                         let frame = first + row
                         for tap in 0..<kernel {
                             let source = frame + tap - padding
@@ -157,12 +172,13 @@ public func convolveGrouped(
                             }
                         }
                     }
+                    gemmSingleThreaded(
+                        patches, lda: rowLength, w.baseAddress! + column * rowLength, ldb: rowLength, y + first * channels + column,
+                        ldc: channels, m: count, n: per, k: rowLength, transposeB: true)
+                    group += threads
                 }
-                gemmStrided(
-                    scratch, lda: rowLength, w.baseAddress! + column * rowLength, ldb: rowLength, y + first * channels + column,
-                    ldc: channels, m: count, n: per, k: rowLength, transposeB: true)
+                first += count
             }
-            first += count
         }
     }
     weights.bias.withUnsafeBufferPointer { bias in

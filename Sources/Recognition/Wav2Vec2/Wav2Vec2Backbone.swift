@@ -357,7 +357,10 @@ public final class Wav2Vec2Backbone {
             let frames = config.frames(forSamples: count)
             let hidden = config.hiddenSize
             features = allocate(frames * config.convolutionChannels.last!)
-            scratch = max(scratch, min(frames, GroupedConvolutionWeights.frameBlock) * config.positionalKernel * (hidden / config.positionalGroups))
+            // One block of positional-convolution patches per kernel thread (as `scratchCount` of the
+            // positional weights: KernelThreads.count is the count `reserve` checks).
+            let positionalThreads = max(1, min(KernelThreads.count, config.positionalGroups))
+            scratch = max(scratch, positionalThreads * min(frames, GroupedConvolutionWeights.frameBlock) * config.positionalKernel * (hidden / config.positionalGroups))
             convolutionA = allocate(sizes[0])
             convolutionB = allocate(sizes[1])
             self.scratch = allocate(scratch)
