@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
-"""Makes Fixtures/review/tiny-sequence-model: a tiny EmoBake sequence model with random weights
-(seeded) and PyTorch's features, raw outputs and alpha for three deterministic signals, which
+"""Makes Fixtures/review/tiny-sequence-model and Fixtures/review/tiny-pooled-sequence-model:
+tiny EmoBake sequence models with random weights (seeded), the first in the per-frame layout
+(25 fps, whole-clip normalisation), the second as `emobake train sequence` makes them by
+default (every block pools time, a window mean, local normalisation), with PyTorch's
+features, raw outputs and alpha for three deterministic signals, which
 Tests/TrainingTests/SequenceReferenceTests.swift compares against the Swift implementation.
 
-usage: scripts/make_sequence_reference.py [OUTPUT_DIR]
+usage: scripts/make_sequence_reference.py [FIXTURES_REVIEW_DIR]
 """
 import json
 import os
@@ -17,7 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import sequence_model_torch as seq  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "Fixtures/review/tiny-sequence-model")
+FOLDER = sys.argv[1] if len(sys.argv) > 1 else os.path.join(ROOT, "Fixtures/review")
 EMOTIONS = ["neutral", "happy", "sad", "angry", "fear", "disgust", "surprise"]
 
 CONFIG = {
@@ -34,17 +37,35 @@ CONFIG = {
 
 
 def signal(count):
-    """Two tones switching halfway with a deterministic buzz (the same formula as the Swift test)."""
+    """Two tones switching halfway with a deterministic buzz and hiss (the same formula as the Swift test)."""
     n = np.arange(count)
     t = n / 16000.0
     first = 0.4 * np.sin(2 * np.pi * 330 * t)
     second = 0.2 * np.sin(2 * np.pi * 880 * t + 0.5) + 0.1 * np.sin(2 * np.pi * 2500 * t)
     tone = np.where(n < count // 2, first, second)
     buzz = 0.02 * (((n * 7919) % 101) - 50) / 50.0
-    return (tone + buzz).astype(np.float32)
+    return (tone + buzz + 0.01 * hiss(count)).astype(np.float32)
+
+
+def hiss(count):
+    """Deterministic white noise in [-0.5, 0.5) from a 32-bit LCG (the Swift test's formula): it
+    gives every mel bin energy, so that normalising over short windows is well conditioned."""
+    state, values = 12345, np.empty(count)
+    for i in range(count):
+        state = (1664525 * state + 1013904223) % 4294967296
+        values[i] = (state >> 8) / 16777216.0 - 0.5
+    return values
+
+
+POOLED = dict(CONFIG, time_pooled_blocks=3, frame_rate=12.5, window_pool_frames=5, normalisation_frames=41)
 
 
 def main():
+    make(CONFIG, os.path.join(FOLDER, "tiny-sequence-model"))
+    make(POOLED, os.path.join(FOLDER, "tiny-pooled-sequence-model"))
+
+
+def make(CONFIG, OUT):
     torch.manual_seed(7)
     model = seq.SequenceNet(CONFIG)
     with torch.no_grad():
@@ -72,8 +93,9 @@ def main():
         feats = seq.features(samples, CONFIG)
         frames = feats.shape[1]
         x = feats[None, None]
-        if frames < 4:
-            x = torch.nn.functional.pad(x, (0, 4 - frames))
+        reduction = 2 ** CONFIG["time_pooled_blocks"]
+        if frames < reduction:
+            x = torch.nn.functional.pad(x, (0, reduction - frames))
         with torch.no_grad():
             outputs = model(x)[0]
         reference["signals"][str(count)] = {

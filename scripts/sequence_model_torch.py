@@ -5,10 +5,12 @@ benchmark (scripts/bench_sequence). Not used by EmoBake itself.
 
 Front end: the compact model's log-mel (torch.stft center=True reflect, periodic Hann, HTK mel
 filters, log(x + floor)) WITHOUT silence trimming, normalised per mel bin with the mean and
-(biased) standard deviation over the whole clip.
+(biased) standard deviation over the whole clip, or, when normalisation_frames > 0, over the
+frames of a window of that many frames centred on each frame (fewer at the ends).
 Network: the compact backbone's blocks [conv3x3 (no bias) + BatchNorm2d (running statistics)
 + ReLU] x n, each followed by max pooling (2, 2) in the first time_pooled_blocks blocks and
-(2, 1) after; mean over frequency; temporal_layers residual blocks
+(2, 1) after; mean over frequency; a centred moving mean over window_pool_frames frames (the
+frames that exist at the ends); temporal_layers residual blocks
 h = h + Conv1d_1(GELU(Conv1d_k(h, padding k // 2))); a per-frame Linear to K.
 """
 import json
@@ -43,9 +45,21 @@ def features(samples, cfg, bank=None):
     if bank is None:
         bank = mel_filter_bank(cfg["backbone"])
     logged = torch.log(bank.T @ power + f["log_floor"])
+    window = cfg.get("normalisation_frames", 0)
+    if window > 0:
+        wide = logged.double()[None]
+        mean = moving_mean(wide, window)[0]
+        variance = (moving_mean(wide ** 2, window)[0] - mean ** 2).clamp_min(0)
+        return ((logged.double() - mean) / (variance.sqrt() + 1e-5)).float()
     mean = logged.mean(dim=1, keepdim=True)
     std = logged.std(dim=1, unbiased=False, keepdim=True)
     return (logged - mean) / (std + 1e-5)
+
+
+def moving_mean(x, width):
+    """(N, C, T) -> the mean over a centred window of `width` (odd) frames, of those that exist."""
+    half = width // 2
+    return F.avg_pool1d(x, width, stride=1, padding=half, count_include_pad=False) if half > 0 else x
 
 
 class SequenceNet(nn.Module):
@@ -80,7 +94,7 @@ class SequenceNet(nn.Module):
             for layer in block:
                 x = F.relu(layer.norm(layer.conv(x)))
             x = F.max_pool2d(x, (2, 2 if index < self.cfg["time_pooled_blocks"] else 1))
-        h = x.mean(dim=2)  # (N, C, T)
+        h = moving_mean(x.mean(dim=2), self.cfg.get("window_pool_frames", 1))  # (N, C, T)
         for block in self.temporal:
             h = h + block.projection(F.gelu(block.conv(h)))
         return self.backbone.classifier(h.transpose(1, 2))
