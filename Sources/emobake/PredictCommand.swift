@@ -13,12 +13,13 @@ struct PredictCommand: ParsableCommand {
         commandName: "predict",
         abstract: "Hear the emotions in an audio file over time and write an emotion track.",
         discussion: """
-            The model listens to overlapping windows (--window seconds long, one every --hop seconds); each window gives one frame of the track, at the window's centre. A clip no longer than one window gives one frame for the whole clip. Audio of any length is decoded block by block, so memory stays flat.
+            Two ways to listen (--mode): a sequence model hears the whole clip and gives a mixture every 160 ms (Stage 2; the default when the model folder is a sequence model or has a sequence/ subfolder, as the shipped default model has); a Stage 1 model listens to overlapping windows (--window seconds long, one every --hop seconds), each window giving one frame of the track at its centre (the default for any other model; a clip no longer than one window gives one frame for the whole clip). Audio of any length is decoded block by block, so memory stays flat.
 
             Models: a folder with config.json and model.safetensors: a wav2vec2 checkpoint with EmoBake's Dirichlet head, or a Hugging Face Wav2Vec2ForSequenceClassification checkpoint as downloaded (its mixture is softmax(logits), reported with a fixed concentration of 100). Without --model, the default model in Presets/models/default is used.
 
             Examples:
               emobake predict line_001.wav -o line_001.track.json
+              emobake predict line_001.wav --mode window --window 1.4 -o line_001.windows.json
               emobake predict take.flac --model models/ser --window 1.4 --hop 0.2 -o take.json
               emobake predict take.mp3 -o take.csv --json
 
@@ -31,8 +32,8 @@ struct PredictCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Model folder (config.json + model.safetensors).", valueName: "dir"))
     var model: String?
 
-    @Option(help: ArgumentHelp("window: the model over sliding windows; sequence: a sequence model over the whole clip (the model folder itself or its sequence/ subfolder).", valueName: "mode"))
-    var mode: String = "window"
+    @Option(help: ArgumentHelp("sequence: a sequence model over the whole clip (the model folder itself or its sequence/ subfolder); window: a Stage 1 model over sliding windows; auto: sequence when the model has one, else window.", valueName: "mode"))
+    var mode: String = "auto"
 
     @Option(help: ArgumentHelp("Window length in seconds.", valueName: "seconds"))
     var window: Double = SlidingWindowPredictor.defaultWindow
@@ -58,7 +59,7 @@ struct PredictCommand: ParsableCommand {
         guard window.isFinite, window > 0 else { throw ValidationError("--window must be a positive number of seconds, got \(window)") }
         guard hop.isFinite, hop > 0 else { throw ValidationError("--hop must be a positive number of seconds, got \(hop)") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
-        guard mode == "window" || mode == "sequence" else { throw ValidationError("--mode must be window or sequence, got \(mode)") }
+        guard ["auto", "window", "sequence"].contains(mode) else { throw ValidationError("--mode must be auto, sequence or window, got \(mode)") }
         let suffix = URL(fileURLWithPath: output).pathExtension.lowercased()
         guard suffix == "json" || suffix == "csv" else {
             throw ValidationError("-o/--output must end in .json or .csv, got \"\(output)\"")
@@ -67,6 +68,14 @@ struct PredictCommand: ParsableCommand {
 
     func run() throws {
         if mode == "sequence" { return try runSequence() }
+        if mode == "auto" {
+            let directory: URL
+            do { directory = try resolveModel() } catch {
+                printError(oneLineMessage(error))
+                throw ExitCode(1)
+            }
+            if (try? SequenceCommandSupport.sequenceModelDirectory(directory)) != nil { return try runSequence() }
+        }
         do {
             RuntimeThreads.configure(jobs)
             let modelDirectory = try resolveModel()
@@ -95,7 +104,7 @@ struct PredictCommand: ParsableCommand {
                     JSONObject([
                         ("output", .string(output)), ("frames", .integer(Int64(track.frameCount))),
                         ("emotions", .array(track.emotions.map { .string($0) })),
-                        ("seconds", .decimal(seconds, places: 3)), ("model", .string(emotionModel.identifier)),
+                        ("seconds", .decimal(seconds, places: 3)), ("model", .string(emotionModel.identifier)), ("mode", "window"),
                         ("dominant", track.dominantEmotion.map { .string($0) } ?? .null),
                     ]))
                 print(try JSONCodec.serialize(summary, style: .compact), terminator: "")

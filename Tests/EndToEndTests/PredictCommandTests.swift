@@ -36,6 +36,28 @@ struct PredictCommandTests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: again)) == Data(contentsOf: URL(fileURLWithPath: output)))
     }
 
+    @Test func theModeFollowsTheModelFolder() throws {
+        // A Stage 1 folder with a sequence/ subfolder (as the shipped default): the sequence model
+        // by default, sliding windows with --mode window; a folder without one: windows.
+        let stageOne = folder.appendingPathComponent("stage1")
+        try? FileManager.default.removeItem(at: stageOne)
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: model), to: stageOne)
+        try FileManager.default.copyItem(
+            at: TestPaths.fixtures.appendingPathComponent("review/tiny-pooled-sequence-model"), to: stageOne.appendingPathComponent("sequence"))
+        let input = try audio("modes.wav", seconds: 2.0)
+        func mode(_ arguments: [String]) throws -> String? {
+            let output = folder.appendingPathComponent("modes.json").path
+            let result = try TestProcess.emobake(["predict", input, "-o", output, "--json"] + arguments)
+            #expect(result.status == 0, "\(result.standardError)")
+            let summary = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+            return summary?["mode"] as? String
+        }
+        #expect(try mode(["--model", stageOne.path]) == "sequence")
+        #expect(try mode(["--model", stageOne.path, "--mode", "window"]) == "window")
+        #expect(try mode(["--model", model]) == "window")
+        #expect(try mode(["--model", model, "--mode", "auto"]) == "window")
+    }
+
     @Test func aShortClipIsOneFrameAndCSVWorks() throws {
         let input = try audio("short.wav", seconds: 0.6)
         let output = folder.appendingPathComponent("short.csv").path
