@@ -10,7 +10,8 @@ import Foundation
 /// frame sees exactly what it would see in one pass over the whole clip: chunk boundaries
 /// leave no seams. Log-mel frames are computed from the samples they cover, so a chunk's
 /// frames equal the whole clip's; the per-bin normalisation uses statistics of the whole
-/// clip, gathered in a first pass. Memory holds one chunk with its context, whatever the length.
+/// clip, gathered in a first pass (or, with local normalisation, the frames around each frame,
+/// which the chunk's context holds: one pass). Memory holds one chunk with its context, whatever the length.
 public struct SequencePredictor: Sendable {
     /// Seconds of output per chunk (context comes on top).
     public var chunkSeconds: Double
@@ -36,7 +37,8 @@ public struct SequencePredictor: Sendable {
         }
     }
 
-    /// A track for an audio file, decoded twice block by block (statistics, then outputs).
+    /// A track for an audio file, decoded block by block (twice with whole-clip normalisation:
+    /// statistics, then outputs).
     public func predict(url: URL, model: SequenceModel, source: String) throws -> EmotionTrack {
         try run(model: model, source: source) {
             let stream = try AudioStream(url: url, sampleRate: model.sampleRate)
@@ -59,22 +61,24 @@ public struct SequencePredictor: Sendable {
         let chunkFrames = max(1, Int((chunkSeconds * configuration.frameRate).rounded())) * reduction
         let context = (configuration.receptiveHalfWidth + reduction - 1) / reduction * reduction
 
-        // Pass 1: statistics over every frame.
+        // Pass 1 (whole-clip normalisation only): statistics over every frame.
         var statistics = SequenceModel.FeatureStatistics(melBins: mels)
-        var reader = SampleWindow(read: try open(), hop: hop, half: half)
-        var first = 0
-        while true {
-            let last = try reader.frames(first..<(first + chunkFrames), extractor: model.extractor)
-            guard let (power, count) = last else { break }
-            statistics.add(power: power, frames: count, floor: floor)
-            first += count
-            if count < chunkFrames { break }
-            reader.discard(before: first)
+        if configuration.normalisationFrames == 0 {
+            var reader = SampleWindow(read: try open(), hop: hop, half: half)
+            var first = 0
+            while true {
+                let last = try reader.frames(first..<(first + chunkFrames), extractor: model.extractor)
+                guard let (power, count) = last else { break }
+                statistics.add(power: power, frames: count, floor: floor)
+                first += count
+                if count < chunkFrames { break }
+                reader.discard(before: first)
+            }
+            guard statistics.frames > 0, reader.bufferEnd > 0 else { throw RecognitionError("sequence.empty", "\(source): no audio samples") }
         }
-        guard statistics.frames > 0, reader.bufferEnd > 0 else { throw RecognitionError("sequence.empty", "\(source): no audio samples") }
 
         // Pass 2: chunks with context; keep the outputs of each chunk's own frames.
-        reader = SampleWindow(read: try open(), hop: hop, half: half)
+        var reader = SampleWindow(read: try open(), hop: hop, half: half)
         let k = configuration.emotions.count
         var alpha: [Double] = []
         var times: [Double] = []
@@ -102,6 +106,7 @@ public struct SequencePredictor: Sendable {
             if end <= start { break }
             reader.discard(before: max(0, start - context))
         }
+        guard !times.isEmpty, reader.bufferEnd > 0 else { throw RecognitionError("sequence.empty", "\(source): no audio samples") }
         return EmotionTrack(
             emotions: configuration.emotions, times: times, alpha: alpha.map { Double(Float($0).description) ?? $0 }, source: source,
             model: model.identifier)

@@ -140,8 +140,9 @@ import Training
         #expect(Set(local.map { ($0 * 1e4).rounded() }).count > 8)
     }
 
-    @Test func aFileStreamedInSmallBlocksGivesTheSameTrack() throws {
-        let model = Self.tinyModel()
+    @Test(arguments: [1, 5])
+    func aFileStreamedInSmallBlocksGivesTheSameTrack(windowPoolFrames: Int) throws {
+        let model = Self.tinyModel(windowPoolFrames: windowPoolFrames)
         let samples = Self.signal(seconds: 3.1)
         let folder = TestPaths.temporaryDirectory("sequence-stream")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -154,8 +155,9 @@ import Training
         #expect(zip(streamed.alpha, whole.alpha).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) })
     }
 
-    @Test func shortClipsGiveOneFrame() throws {
-        let model = Self.tinyModel()
+    @Test(arguments: [1, 5])
+    func shortClipsGiveOneFrame(windowPoolFrames: Int) throws {
+        let model = Self.tinyModel(windowPoolFrames: windowPoolFrames)
         let track = try SequencePredictor().predict(AudioBuffer(samples: Self.signal(seconds: 0.02), sampleRate: 16_000), model: model, source: "s")
         #expect(track.frameCount == 1)
         #expect(throws: RecognitionError.self) {
