@@ -145,39 +145,40 @@ public func convolveGrouped(
 ) {
     let channels = weights.channels, per = weights.groupChannels, kernel = weights.kernel, padding = weights.padding
     let rowLength = kernel * per
-    // The groups are shared out over the kernel threads, each with its own block of patches
-    // and one single-threaded sgemm per (block, group): a group's weights are packed once per
-    // block (splitting a product's rows over threads made both pack them), and every product
-    // has the same shape whatever the thread count.
+    // The (block, group) tasks are shared out over the kernel threads (taken in turn from a
+    // counter), each thread with its own block of patches and one single-threaded sgemm per
+    // task: a group's weights are packed once per block (splitting a product's rows over
+    // threads made both pack them), and every product has the same shape whatever the thread
+    // count.
     let threads = weights.threads(for: KernelThreads.count)
     let blockLength = min(GroupedConvolutionWeights.frameBlock, outFrames) * rowLength
+    let blocks = (outFrames + GroupedConvolutionWeights.frameBlock - 1) / GroupedConvolutionWeights.frameBlock
+    let counter = TaskCounter()
     weights.weights.withUnsafeBufferPointer { w in
         DispatchQueue.concurrentPerform(iterations: threads) { thread in
             let patches = scratch + thread * blockLength
-            var first = 0
-            while first < outFrames {
+            var task = counter.take()
+            while task < blocks * weights.groups {
+                let first = task / weights.groups * GroupedConvolutionWeights.frameBlock
+                let group = task % weights.groups
                 let count = min(GroupedConvolutionWeights.frameBlock, outFrames - first)
-                var group = thread
-                while group < weights.groups {
-                    let column = group * per
-                    for row in 0..<count {
-                        let patch = patches + row * rowLength
-                        let frame = first + row
-                        for tap in 0..<kernel {
-                            let source = frame + tap - padding
-                            if source < 0 || source >= frames {
-                                (patch + tap * per).update(repeating: 0, count: per)
-                            } else {
-                                (patch + tap * per).update(from: x + source * channels + column, count: per)
-                            }
+                let column = group * per
+                for row in 0..<count {
+                    let patch = patches + row * rowLength
+                    let frame = first + row
+                    for tap in 0..<kernel {
+                        let source = frame + tap - padding
+                        if source < 0 || source >= frames {
+                            (patch + tap * per).update(repeating: 0, count: per)
+                        } else {
+                            (patch + tap * per).update(from: x + source * channels + column, count: per)
                         }
                     }
-                    gemmSingleThreaded(
-                        patches, lda: rowLength, w.baseAddress! + column * rowLength, ldb: rowLength, y + first * channels + column,
-                        ldc: channels, m: count, n: per, k: rowLength, transposeB: true)
-                    group += threads
                 }
-                first += count
+                gemmSingleThreaded(
+                    patches, lda: rowLength, w.baseAddress! + column * rowLength, ldb: rowLength, y + first * channels + column,
+                    ldc: channels, m: count, n: per, k: rowLength, transposeB: true)
+                task = counter.take()
             }
         }
     }

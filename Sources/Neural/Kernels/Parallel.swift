@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 
 /// Threads for the work BLAS does not do (norms, activations, softmax, im2col).
 public enum KernelThreads {
@@ -31,5 +32,23 @@ public enum RuntimeThreads {
     public static func configure(_ threads: Int) {
         setBLASThreads(1)
         KernelThreads.count = max(1, threads)
+    }
+}
+
+/// Hands out task numbers 0, 1, 2, ... to whichever thread asks first, so that the threads of
+/// one parallel loop share its tasks dynamically: a thread the system pauses (a busy machine)
+/// does not hold the others back with its fixed share. What a task computes must not depend on
+/// the thread that runs it (each thread may bring its own scratch buffer).
+public final class TaskCounter: @unchecked Sendable {
+    private var next = 0
+    private let lock = NSLock()
+
+    public init() {}
+
+    public func take() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        next += 1
+        return next - 1
     }
 }

@@ -223,8 +223,8 @@ public final class Wav2Vec2Backbone {
     /// Multi-head self-attention: fused QKV projection, then for every head and block of query
     /// rows softmax(Q K^T) V (the scale is in the query weights), then the output projection.
     /// The (head, block) tasks run on the kernel threads, each with its own score buffer and
-    /// single-threaded products: short clips have 12 independent heads to share, long clips
-    /// keep their scores in cache.
+    /// single-threaded products, taken in turn from a shared counter: short clips have 12
+    /// independent heads to share, long clips keep their scores in cache.
     // (frames, hidden) -> (frames, hidden)
     private func attention(_ layer: Wav2Vec2Weights.Layer, _ x: UnsafePointer<Float>, frames: Int, into output: UnsafeMutablePointer<Float>) {
         let w = workspace
@@ -237,11 +237,12 @@ public final class Wav2Vec2Backbone {
         let qkv = UnsafePointer(w.queryKeyValue)
         let context = w.temporary
         let scoreSize = min(frames, Self.attentionRows) * frames
+        let counter = TaskCounter()
         DispatchQueue.concurrentPerform(iterations: threads) { thread in
             let scores = w.scores + thread * scoreSize
             withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.attentionRows) { inverseSums in
                 let inverseSums = inverseSums.baseAddress!
-                var task = thread
+                var task = counter.take()
                 while task < tasks {
                     let index = task / blocks
                     let first = (task % blocks) * Self.attentionRows
@@ -261,7 +262,7 @@ public final class Wav2Vec2Backbone {
                         let inverse = inverseSums[row]
                         for column in 0..<head { values[column] *= inverse }
                     }
-                    task += threads
+                    task = counter.take()
                 }
             }
         }
