@@ -125,8 +125,8 @@ public struct GroupedConvolutionWeights: Sendable {
     public func outputFrames(forInput frames: Int) -> Int { frames + 2 * padding - kernel + 1 }
     /// Floats of scratch `convolveGrouped` needs with `KernelThreads.count` threads: one block
     /// of patches per thread.
-    public func scratchCount(forInput frames: Int) -> Int {
-        threads(for: KernelThreads.count) * min(max(0, outputFrames(forInput: frames)), Self.frameBlock) * kernel * groupChannels
+    public func scratchCount(forInput frames: Int, threads: Int = KernelThreads.count) -> Int {
+        self.threads(for: threads) * min(max(0, outputFrames(forInput: frames)), Self.frameBlock) * kernel * groupChannels
     }
 
     /// Threads `convolveGrouped` uses: one per group at most.
@@ -138,10 +138,11 @@ public struct GroupedConvolutionWeights: Sendable {
     public static let frameBlock = 256
 }
 
+/// `scratch` holds `scratchCount` floats for `threads` threads (one block of patches each).
 // (frames, channels) -> (first `outFrames` output frames, channels)
 public func convolveGrouped(
     _ x: UnsafePointer<Float>, frames: Int, weights: GroupedConvolutionWeights, outFrames: Int,
-    into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, threads: Int = KernelThreads.count
 ) {
     let channels = weights.channels, per = weights.groupChannels, kernel = weights.kernel, padding = weights.padding
     let rowLength = kernel * per
@@ -150,7 +151,7 @@ public func convolveGrouped(
     // task: a group's weights are packed once per block (splitting a product's rows over
     // threads made both pack them), and every product has the same shape whatever the thread
     // count.
-    let threads = weights.threads(for: KernelThreads.count)
+    let threads = weights.threads(for: threads)
     let blockLength = min(GroupedConvolutionWeights.frameBlock, outFrames) * rowLength
     let blocks = (outFrames + GroupedConvolutionWeights.frameBlock - 1) / GroupedConvolutionWeights.frameBlock
     let counter = TaskCounter()

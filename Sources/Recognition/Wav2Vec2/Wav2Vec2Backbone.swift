@@ -67,7 +67,9 @@ public final class Wav2Vec2Backbone {
         apply(weights.projection, w.features, rows: frames, into: w.hidden)
 
         // Positional convolution (grouped, same padding, GELU) added to the features.
-        convolveGrouped(w.hidden, frames: frames, weights: weights.positional, outFrames: frames, into: w.temporary, scratch: w.scratch)
+        convolveGrouped(
+            w.hidden, frames: frames, weights: weights.positional, outFrames: frames, into: w.temporary, scratch: w.scratch,
+            threads: min(KernelThreads.count, w.scoreThreads))
         geluInPlace(w.temporary, count: frames * hidden)
         add(w.temporary, into: w.hidden, count: frames * hidden)
 
@@ -328,7 +330,8 @@ public final class Wav2Vec2Backbone {
         private(set) var floatCount = 0
 
         func reserve(samples count: Int, config: Wav2Vec2Config) {
-            if count <= samples && KernelThreads.count <= scoreThreads { return }
+            let threads = max(1, KernelThreads.count)
+            if count <= samples && threads <= scoreThreads { return }
             release()
             samples = count
             floatCount = 0
@@ -359,8 +362,8 @@ public final class Wav2Vec2Backbone {
             let hidden = config.hiddenSize
             features = allocate(frames * config.convolutionChannels.last!)
             // One block of positional-convolution patches per kernel thread (as `scratchCount` of the
-            // positional weights: KernelThreads.count is the count `reserve` checks).
-            let positionalThreads = max(1, min(KernelThreads.count, config.positionalGroups))
+            // positional weights; `forward` uses at most `scoreThreads` threads for it).
+            let positionalThreads = min(threads, config.positionalGroups)
             scratch = max(scratch, positionalThreads * min(frames, GroupedConvolutionWeights.frameBlock) * config.positionalKernel * (hidden / config.positionalGroups))
             convolutionA = allocate(sizes[0])
             convolutionB = allocate(sizes[1])
@@ -370,8 +373,8 @@ public final class Wav2Vec2Backbone {
             context = allocate(frames * hidden)
             queryKeyValue = allocate(frames * 3 * hidden)
             intermediate = allocate(frames * config.intermediateSize)
-            scores = allocate(max(1, KernelThreads.count) * min(frames, Wav2Vec2Backbone.attentionRows) * frames)
-            scoreThreads = max(1, KernelThreads.count)
+            scores = allocate(threads * min(frames, Wav2Vec2Backbone.attentionRows) * frames)
+            scoreThreads = threads
         }
     }
 }
