@@ -161,7 +161,13 @@ public final class PipelineBaker: LineBaker, @unchecked Sendable {
                     "model.missing",
                     "no emotion model at \(folder.path) (the default model is not shipped yet): give the line a track, or set \"model\" in the project file")
             }
-            let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { !$0.hasPrefix(".") && !$0.hasSuffix(".md") }.sorted()
+            // The files the sliding-window model is made of; subfolders (the shipped default's
+            // sequence/ model) are not read by bake.
+            let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { name in
+                var isFolder: ObjCBool = false
+                return !name.hasPrefix(".") && !name.hasSuffix(".md")
+                    && FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path, isDirectory: &isFolder) && !isFolder.boolValue
+            }.sorted()
             var text = ""
             for file in files { text += "\(file) \(try SHA256.hex(ofFileAt: folder.appendingPathComponent(file)))\n" }
             let config = try? JSONCodec.parse(contentsOf: folder.appendingPathComponent("config.json"))

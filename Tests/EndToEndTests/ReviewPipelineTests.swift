@@ -121,7 +121,7 @@ struct ReviewPipelineTests {
         #expect(badModel.standardError.split(separator: "\n").count == 1)
         let predict = try TestProcess.emobake(["predict", data, "--mode", "fast", "-o", folder.appendingPathComponent("t.json").path])
         #expect(predict.status == 2)
-        #expect(predict.standardError.contains("--mode must be window or sequence"))
+        #expect(predict.standardError.contains("--mode must be auto, sequence or window"))
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("y").path))
     }
 }
