@@ -46,8 +46,8 @@ struct TrainSequenceCommand: ParsableCommand {
     @Option(name: .long, help: "dirichlet or ce (default: the teacher's head: dirichlet for a Dirichlet teacher, ce for a softmax one).")
     var loss: String?
 
-    @Option(name: .long, help: ArgumentHelp("Teacher window length in seconds (0.25 to 1.4 were compared in the paper); several, comma-separated, average their mixtures.", valueName: "seconds"))
-    var targetWindow: String = "1.0"
+    @Option(name: .long, help: ArgumentHelp("Teacher window length in seconds (the paper compared 0.25 to 1.4; 2 made the shipped model); several, comma-separated, average their mixtures.", valueName: "seconds"))
+    var targetWindow: String = "2.0"
 
     @Option(name: .long, help: ArgumentHelp("Seconds between teacher windows.", valueName: "seconds"))
     var targetHop: Double = 0.1
@@ -58,8 +58,8 @@ struct TrainSequenceCommand: ParsableCommand {
     @Option(name: .long, help: "Crops per batch.")
     var batchSize: Int = 8
 
-    @Option(name: .long, help: ArgumentHelp("Seconds per training crop.", valueName: "seconds"))
-    var crop: Double = 4
+    @Option(name: .long, help: ArgumentHelp("Seconds per training crop (frames whose window reaches past a cut end do not count).", valueName: "seconds"))
+    var crop: Double = 8
 
     @Option(name: .long, help: "Peak learning rate (warm-up, then cosine to 0).")
     var learningRate: Double = 1e-3
@@ -70,11 +70,11 @@ struct TrainSequenceCommand: ParsableCommand {
     @Flag(name: .long, help: "Normalise features over the whole clip instead of over a --pool-window around each frame (as the teacher normalises each window).")
     var wholeClipNormalisation = false
 
-    @Option(name: .long, help: ArgumentHelp("Sharpen (below 1) or soften (above 1) the teacher's mixtures before the loss: y^(1/T), renormalised.", valueName: "T"))
-    var targetTemperature: Double = 1
+    @Option(name: .long, help: ArgumentHelp("Sharpen (below 1) or soften (above 1) the teacher's mixtures before the loss: y^(1/T), renormalised; 1 keeps them. Unsharpened per-frame losses flatten the outputs (BENCHMARKS.md, Stages 2-3).", valueName: "T"))
+    var targetTemperature: Double = 0.3
 
-    @Flag(name: .long, help: "Train only the temporal blocks and the head (the backbone keeps the teacher's weights).")
-    var freezeBackbone = false
+    @Flag(name: .long, help: "Train the backbone too (by default only the temporal blocks and the head train; the backbone keeps the teacher's weights). Use a lower --learning-rate, e.g. 1e-4.")
+    var trainBackbone = false
 
     @Option(name: .long, help: "Residual temporal blocks.")
     var temporalLayers: Int = 4
@@ -159,7 +159,7 @@ struct TrainSequenceCommand: ParsableCommand {
         settings.peakRate = learningRate
         settings.seed = seed
         settings.threads = jobs
-        settings.freezeBackbone = freezeBackbone
+        settings.freezeBackbone = !trainBackbone
         settings.targetTemperature = targetTemperature
         let head: SequenceHead = settings.loss == .ce ? .softmax(concentration: teacherModel.configuration.softmaxConcentration) : .dirichlet
         var backbone = teacherModel.configuration
