@@ -7,7 +7,8 @@ import Recognition
 /// Checkpoints: everything a run needs to continue exactly where it stopped.
 ///
 /// `state.safetensors` holds the model (parameters and batch-norm statistics, under
-/// "model.") and AdamW's moments ("adam.m.", "adam.v."); `state.json` holds the epoch, the
+/// "model.") and AdamW's moments ("adam.m.", "adam.v."), and with weight averaging the sum of
+/// the averaged epochs' state ("average."); `state.json` holds the epoch, the
 /// optimizer step, both random generators' states, the run's fingerprint and the history.
 /// Each file is written atomically and both carry the epoch, so a checkpoint interrupted
 /// between the two files is detected instead of half-loaded.
@@ -22,6 +23,7 @@ extension ClassifierTrainer {
             tensors["adam.m.\(parameter.name)"] = Tensor(shape: parameter.variable.shape, data: optimizer.firstMoments[index])
             tensors["adam.v.\(parameter.name)"] = Tensor(shape: parameter.variable.shape, data: optimizer.secondMoments[index])
         }
+        for (name, sum) in averageSum { tensors["average.\(name)"] = Tensor(shape: [sum.count], data: sum) }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         try SafetensorsWriter.write(
             tensors, metadata: ["epoch": String(completedEpochs), "fingerprint": fingerprint],
@@ -73,6 +75,13 @@ extension ClassifierTrainer {
             optimizer.firstMoments[index] = try file.tensor("adam.m.\(parameter.name)", shape: parameter.variable.shape).data
             optimizer.secondMoments[index] = try file.tensor("adam.v.\(parameter.name)", shape: parameter.variable.shape).data
         }
+        var sums: [String: [Float]] = [:]
+        if settings.averageEpochs > 1 && epoch > settings.epochs - settings.averageEpochs {
+            for (name, tensor) in network.stateTensors {
+                sums[name] = try file.tensor("average.\(name)", shape: [tensor.count]).data
+            }
+        }
+        averageSum = sums
         optimizer.step = step
         dataRandom = restoredData
         dropoutRandom = restoredDropout

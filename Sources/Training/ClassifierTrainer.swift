@@ -44,19 +44,23 @@ public struct ClassifierTrainingSettings: Sendable, Equatable {
     /// Train the classifier only: the convolutions and batch norm stay as they are (batch
     /// norm on its running statistics), so the head learns on fixed features.
     public var trainHeadOnly = false
+    /// Average the weights (and batch-norm statistics) of the last N epochs into the final
+    /// model (stochastic weight averaging at the end of the cosine schedule); 0 or 1 keeps the
+    /// last epoch's weights.
+    public var averageEpochs = 0
 
     public init() {}
 
     /// Everything that changes the result, as text: a resumed run must match it.
     var fingerprintText: String {
         let a = augmentation
-        return [
+        return ([
             "loss=\(loss.rawValue)", "epochs=\(epochs)", "batch=\(batchSize)", "rate=\(peakRate)", "warmup=\(warmupEpochs)",
             "decay=\(weightDecay)", "clip=\(clipNorm)", "seed=\(seed)", "smoothing=\(labelSmoothing)",
             "meanCE=\(meanCrossEntropyWeight)", "warmStart=\(warmStartEpochs)", "speeds=\(speeds)",
             "augment=\(a.speedProbability),\(a.gainDecibels),\(a.noiseProbability),\(a.noiseSNR),\(a.frequencyMasks),\(a.frequencyMaskWidth),\(a.timeMasks),\(a.timeMaskWidth),\(a.cropFrames),\(a.minimumCropFrames ?? -1)",
             "threads=\(threads)", "recalibration=\(recalibrationClips)", "balance=\(balanceClasses)", "init=\(initialModel ?? "-")", "headOnly=\(trainHeadOnly)",
-        ].joined(separator: ";")
+        ] + (averageEpochs > 1 ? ["average=\(averageEpochs)"] : [])).joined(separator: ";")
     }
 }
 
@@ -168,6 +172,9 @@ public final class ClassifierTrainer {
     let cleanTrain: BatchMaker
     let validation: BatchMaker?
     let workspace = AutogradWorkspace()
+    /// With `averageEpochs`: the sum of the state tensors (parameters and batch-norm
+    /// statistics) after each averaged epoch so far, by name.
+    var averageSum: [String: [Float]] = [:]
     /// N / (K n_c) per class when balancing, else nil.
     public let classWeights: [Double]?
     /// Identifies settings + configuration + data, so that a checkpoint resumes only the run it came from.
@@ -264,6 +271,10 @@ public final class ClassifierTrainer {
             progress?(batchIndex + 1, batches)
         }
         completedEpochs += 1
+        if averagesEpoch(completedEpochs) {
+            accumulateAverage()
+            if completedEpochs == settings.epochs { applyAverage() }
+        }
         // Validation: the running statistics lag behind weights that move fast at a high
         // learning rate, so mid-run each validation uses recalibrated statistics on a copy;
         // the last epoch validates the model as it will be saved.
@@ -282,6 +293,38 @@ public final class ClassifierTrainer {
             learningRate: lastRate, seconds: Date().timeIntervalSince(start), validation: metrics)
         history.append(report)
         return report
+    }
+
+    /// Whether the weights after this (1-based) epoch join the final average.
+    func averagesEpoch(_ epoch: Int) -> Bool {
+        settings.averageEpochs > 1 && epoch > settings.epochs - settings.averageEpochs
+    }
+
+    /// Epochs averaged so far.
+    var averagedEpochs: Int {
+        settings.averageEpochs > 1 ? max(0, completedEpochs - max(0, settings.epochs - settings.averageEpochs)) : 0
+    }
+
+    func accumulateAverage() {
+        for (name, tensor) in network.stateTensors {
+            if var sum = averageSum[name] {
+                for i in sum.indices { sum[i] += tensor.data[i] }
+                averageSum[name] = sum
+            } else {
+                averageSum[name] = tensor.data
+            }
+        }
+    }
+
+    /// Replaces the weights and batch-norm statistics by their average over the averaged
+    /// epochs. The running statistics are averaged like the weights: at the end of the cosine
+    /// schedule the weights move little, and recalibrating on clean clips scored worse than
+    /// running statistics (see `BatchNormRecalibration`).
+    func applyAverage() {
+        let scale = 1 / Float(averagedEpochs)
+        try! network.load { name, shape in
+            Tensor(shape: shape, data: averageSum[name]!.map { $0 * scale })
+        }
     }
 
     /// The epoch's batches: clips shuffled, then sorted by length within groups of 8 batches

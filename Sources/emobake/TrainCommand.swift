@@ -88,6 +88,9 @@ struct TrainClassifierCommand: ParsableCommand {
     @Flag(name: .long, help: "With --init-from: train only the classifier on the initial model's fixed features.")
     var headOnly = false
 
+    @Option(name: .long, help: "Average the weights of the last N epochs into the saved model (0: keep the last epoch's).")
+    var averageEpochs: Int = 0
+
     @Flag(name: .long, help: "Train without augmentation (crops only).")
     var noAugmentation = false
 
@@ -121,6 +124,7 @@ struct TrainClassifierCommand: ParsableCommand {
         if !(meanCeWeight >= 0) { throw ValidationError("--mean-ce-weight must be >= 0") }
         if let minimumCrop, !(minimumCrop >= 0.2 && minimumCrop <= 3) { throw ValidationError("--minimum-crop must be 0.2 to 3 seconds") }
         if headOnly && initFrom == nil { throw ValidationError("--head-only needs --init-from (the model whose features to keep)") }
+        if averageEpochs < 0 || averageEpochs > epochs { throw ValidationError("--average-epochs must be 0 to --epochs (\(epochs))") }
         if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be 1 to 64") }
         let names = emotions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard names.count >= 2, Set(names).count == names.count else {
@@ -163,6 +167,7 @@ struct TrainClassifierCommand: ParsableCommand {
         settings.balanceClasses = !noClassBalance
         settings.initialModel = initFrom
         settings.trainHeadOnly = headOnly
+        settings.averageEpochs = averageEpochs
         if noAugmentation {
             settings.augmentation = .none
             settings.speeds = [1]
@@ -275,6 +280,7 @@ struct TrainClassifierCommand: ParsableCommand {
                 ("class_balance", .bool(settings.balanceClasses)),
                 ("minimum_crop_frames", settings.augmentation.minimumCropFrames.map { .integer(Int64($0)) } ?? .null),
                 ("init_from", settings.initialModel.map { .string($0) } ?? .null),
+                ("average_epochs", .integer(Int64(settings.averageEpochs))),
                 ("history", .array(trainer.history.map { $0.json() })),
                 ("validation", final?.json ?? .null),
             ]))

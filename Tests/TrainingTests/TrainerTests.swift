@@ -107,6 +107,49 @@ import Training
         #expect(resumed.optimizer.step == straight.optimizer.step)
     }
 
+    @Test func weightAveragingSavesTheMeanOfTheLastEpochsAndResumesExactly() throws {
+        let bank = Self.bank(clipsPerClass: 3)
+        func fresh(average: Int) -> ClassifierTrainer {
+            var settings = Self.settings(.dirichlet, epochs: 4)
+            settings.averageEpochs = average
+            return ClassifierTrainer(configuration: Self.configuration, settings: settings, train: bank, validation: nil, dataDescription: "s")
+        }
+        // Without averaging, the states after epochs 2, 3 and 4 (the run is the same either way:
+        // averaging changes nothing before the last epoch).
+        let plain = fresh(average: 0)
+        var states: [[String: Tensor]] = []
+        for _ in 0..<4 {
+            plain.runEpoch()
+            states.append(plain.network.stateTensors)
+        }
+        let averaged = fresh(average: 3)
+        for epoch in 0..<4 {
+            averaged.runEpoch()
+            if epoch < 3 { #expect(averaged.network.stateTensors == states[epoch], "epoch \(epoch + 1) differs before the average") }
+        }
+        let result = averaged.network.stateTensors
+        var movedAway = 0
+        for (name, tensor) in result {
+            let parts = states[1...3].map { $0[name]!.data }
+            for i in tensor.data.indices {
+                let mean = (parts[0][i] + parts[1][i] + parts[2][i]) / 3
+                #expect(abs(tensor.data[i] - mean) <= 1e-6 * max(1, abs(mean)), "\(name)[\(i)]: \(tensor.data[i]) vs mean \(mean)")
+                if tensor.data[i] != parts[2][i] { movedAway += 1 }
+            }
+        }
+        #expect(movedAway > 1000, "the average equals the last epoch's weights")
+        // Interrupted inside the averaged epochs, the run resumes to the same model.
+        let folder = TestPaths.temporaryDirectory("checkpoint-average")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let interrupted = fresh(average: 3)
+        for _ in 0..<3 { interrupted.runEpoch() }
+        try interrupted.saveCheckpoint(to: folder)
+        let resumed = fresh(average: 3)
+        try resumed.resume(from: folder)
+        resumed.runEpoch()
+        #expect(resumed.network.stateTensors == result)
+    }
+
     @Test func aCheckpointOfAnotherRunIsRefused() throws {
         let bank = Self.bank(clipsPerClass: 2)
         let folder = TestPaths.temporaryDirectory("checkpoint-other")
