@@ -3,6 +3,7 @@ import Curves
 import ExportKit
 import Foundation
 import JSONIO
+import Recognition
 
 /// How one character's lines are animated.
 public struct CharacterSettings: Sendable, Equatable {
@@ -28,7 +29,7 @@ public struct CharacterSettings: Sendable, Equatable {
 ///   "output": "{language}/{character}/{id}",
 ///   "formats": ["glb", "csv"],
 ///   "frameRate": "30",
-///   "model": "default",
+///   "model": "default", "mode": "auto",
 ///   "emotionHintStrength": 0.5,
 ///   "interpolation": "linear", "keyTolerance": 0.002, "postProcessing": {"contrast": 1.5},
 ///   "defaults": {"rig": "arkit52", "smoothing": "film", "intensity": 1.0},
@@ -50,9 +51,20 @@ public struct BakeProject: Sendable {
     public var model: String
     /// `s` in the hint prior `alpha'_i = alpha_i + s * sum(alpha) * onehot(hint)_i`.
     public var emotionHintStrength: Double
-    /// Sliding-window length and hop in seconds for audio lines; nil keeps the predictor's defaults.
+    /// How audio lines are heard. `auto`: the model's sequence model (its `sequence/`
+    /// subfolder) when it has one and the project sets neither `window` nor `hop`, else
+    /// sliding windows.
+    public var mode: ListeningMode = .auto
+    /// Sliding-window length and hop in seconds for audio lines (window mode); nil keeps the
+    /// predictor's defaults.
     public var window: Double?
     public var hop: Double?
+
+    /// The mode asked for, with `auto` kept for the model folder to settle: a project that sets
+    /// a window or hop asked for windows.
+    public var requestedMode: ListeningMode {
+        mode == .auto && (window != nil || hop != nil) ? .window : mode
+    }
     /// Key interpolation of every clip.
     public var interpolation: Interpolation = .linear
     /// Key reduction tolerance in weight units.
@@ -98,7 +110,7 @@ public struct BakeProject: Sendable {
         let root = JSONField(try JSONCodec.parse(contentsOf: url), source: source)
         guard root.value.objectValue != nil else { throw root.fail("expected an object, found \(root.value.kindName)") }
         let known = [
-            "output", "formats", "frameRate", "model", "emotionHintStrength", "window", "hop", "interpolation", "keyTolerance",
+            "output", "formats", "frameRate", "model", "mode", "emotionHintStrength", "window", "hop", "interpolation", "keyTolerance",
             "postProcessing", "defaults", "characters",
         ]
         for (key, field) in try root.object() where !known.contains(key) {
@@ -133,6 +145,16 @@ public struct BakeProject: Sendable {
         if let field = try root.optional("emotionHintStrength") { project.emotionHintStrength = try field.double(in: 0...100) }
         if let field = try root.optional("window") { project.window = try field.double(in: 0.05...30) }
         if let field = try root.optional("hop") { project.hop = try field.double(in: 0.01...30) }
+        if let field = try root.optional("mode") {
+            let name = try field.string()
+            guard let mode = ListeningMode(rawValue: name) else {
+                throw field.fail("unknown mode \"\(name)\" (use auto, sequence or window)", code: "project.field")
+            }
+            if mode == .sequence && (project.window != nil || project.hop != nil) {
+                throw field.fail("\"window\" and \"hop\" apply to the window mode, not to \"sequence\"", code: "project.field")
+            }
+            project.mode = mode
+        }
         if let field = try root.optional("interpolation") {
             let name = try field.string()
             guard let interpolation = Interpolation(rawValue: name) else {

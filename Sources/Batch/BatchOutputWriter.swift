@@ -109,6 +109,7 @@ struct BatchOutputWriter {
         object["frameRate"] = .string(project.frameRate.description)
         object["model"] = .string(project.model)
         object["emotionHintStrength"] = .decimal(project.emotionHintStrength, places: 6)
+        object["mode"] = .string(project.mode.rawValue)
         object["window"] = project.window.map { .decimal($0, places: 6) } ?? .null
         object["hop"] = project.hop.map { .decimal($0, places: 6) } ?? .null
         object["interpolation"] = .string(project.interpolation.rawValue)

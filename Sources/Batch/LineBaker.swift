@@ -70,10 +70,13 @@ public struct ModelDescription: Sendable, Equatable {
     public var identifier: String
     /// SHA-256 over the model folder's files (config and weights).
     public var sha256: String
+    /// How audio lines were heard: "sequence" or "window" (nil in manifests of older versions).
+    public var mode: String?
 
-    public init(name: String, identifier: String, sha256: String) {
+    public init(name: String, identifier: String, sha256: String, mode: String? = nil) {
         self.name = name
         self.identifier = identifier
         self.sha256 = sha256
+        self.mode = mode
     }
 }

@@ -41,7 +41,9 @@ public struct Manifest: Sendable {
         ]
         root["project"] = projectName.map { ["name": .string($0), "sha256": .string(projectSHA256 ?? "")] } ?? .null
         root["model"] = model.map {
-            ["name": .string($0.name), "identifier": .string($0.identifier), "sha256": .string($0.sha256)]
+            var object = JSONObject([("name", .string($0.name)), ("identifier", .string($0.identifier)), ("sha256", .string($0.sha256))])
+            if let mode = $0.mode { object["mode"] = .string(mode) }
+            return .object(object)
         } ?? .null
         root["settings"] = settings
         if let shard { root["shard"] = ["index": .integer(Int64(shard.index)), "count": .integer(Int64(shard.count))] }
@@ -75,7 +77,7 @@ public struct Manifest: Sendable {
             model: try model.map {
                 ModelDescription(
                     name: try $0.required("name").string(), identifier: try $0.required("identifier").string(),
-                    sha256: try $0.required("sha256").string())
+                    sha256: try $0.required("sha256").string(), mode: try $0.optional("mode")?.string())
             }, settings: try root.required("settings").value, shard: shard,
             lines: try root.required("lines").array().map(ManifestLine.init),
             timelines: try root.required("timelines").array().map(ManifestTimeline.init))

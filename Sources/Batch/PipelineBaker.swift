@@ -8,25 +8,6 @@ import Foundation
 import JSONIO
 import Recognition
 
-/// How audio lines are heard: loading a model folder and predicting a track from 16 kHz
-/// audio. The command line passes Recognition's loader and sliding-window predictor.
-public struct ModelRuntime: Sendable {
-    /// Loads the model in a folder; called once per worker thread (models keep buffers).
-    public var load: @Sendable (URL) throws -> any EmotionModel
-    /// Predicts the track of a whole line. `window` and `hop` are the project's (seconds),
-    /// nil for the predictor's defaults.
-    public var predict: @Sendable (_ audio: AudioBuffer, _ model: any EmotionModel, _ source: String, _ window: Double?, _ hop: Double?)
-        throws -> EmotionTrack
-
-    public init(
-        load: @escaping @Sendable (URL) throws -> any EmotionModel,
-        predict: @escaping @Sendable (AudioBuffer, any EmotionModel, String, Double?, Double?) throws -> EmotionTrack
-    ) {
-        self.load = load
-        self.predict = predict
-    }
-}
-
 /// The real pipeline behind `emobake bake`: audio -> model -> track (or a track file), then
 /// ClipBuilder with the character's rig and smoothing presets, then each output format.
 public final class PipelineBaker: LineBaker, @unchecked Sendable {
@@ -34,18 +15,24 @@ public final class PipelineBaker: LineBaker, @unchecked Sendable {
     public let presetsDirectory: URL
     public let exportSettings: ExportSettings
     public let generator: String
-    let runtime: ModelRuntime?
     private let lock = NSLock()
     private var rigs: [String: Result<(RigPreset, String), CurvesError>] = [:]
     private var smoothings: [String: Result<(SmoothingPreset, String), CurvesError>] = [:]
-    private var modelState: Result<ModelDescription, BatchError>?
+    private var modelState: Result<ResolvedModel, BatchError>?
 
-    public init(project: BakeProject, presetsDirectory: URL, exportSettings: ExportSettings = ExportSettings(), generator: String, runtime: ModelRuntime?) {
+    /// The model folder as resolved for this run: the folder whose files are loaded and hashed
+    /// (the sequence model's own folder in sequence mode) and the mode.
+    struct ResolvedModel {
+        var description: ModelDescription
+        var folder: URL
+        var mode: ListeningMode
+    }
+
+    public init(project: BakeProject, presetsDirectory: URL, exportSettings: ExportSettings = ExportSettings(), generator: String) {
         self.project = project
         self.presetsDirectory = presetsDirectory
         self.exportSettings = exportSettings
         self.generator = generator
-        self.runtime = runtime
     }
 
     /// The model folder: a name under `Presets/models`, or a path (relative to the project file).
@@ -69,9 +56,13 @@ public final class PipelineBaker: LineBaker, @unchecked Sendable {
         parts.append("csvLayout=\(exportSettings.csvLayout)")
         if let rigModel = exportSettings.rigModel { parts.append("rigModel=\((try? SHA256.hex(ofFileAt: rigModel)) ?? rigModel.path)") }
         if job.trackURL == nil {
-            let model = try describeModel()
-            parts.append("model=\(model.identifier) \(model.sha256)")
-            parts.append("window=\(project.window.map { DecimalFormat.trimmed($0, 6) } ?? "-") hop=\(project.hop.map { DecimalFormat.trimmed($0, 6) } ?? "-")")
+            let model = try resolveModel()
+            parts.append("model=\(model.description.identifier) \(model.description.sha256)")
+            if model.mode == .sequence {
+                parts.append("mode=sequence")
+            } else {
+                parts.append("window=\(project.window.map { DecimalFormat.trimmed($0, 6) } ?? "-") hop=\(project.hop.map { DecimalFormat.trimmed($0, 6) } ?? "-")")
+            }
         }
         return parts.joined(separator: "\n")
     }
@@ -79,7 +70,7 @@ public final class PipelineBaker: LineBaker, @unchecked Sendable {
     public func modelDescription() -> ModelDescription? {
         lock.lock()
         defer { lock.unlock() }
-        if case .success(let description) = modelState { return description }
+        if case .success(let resolved) = modelState { return resolved.description }
         return nil
     }
 
@@ -147,32 +138,40 @@ public final class PipelineBaker: LineBaker, @unchecked Sendable {
         return try result.get()
     }
 
-    /// The model's identity: folder name, identifier and a hash of its files. Computed once.
-    func describeModel() throws -> ModelDescription {
+    /// The model's folder, mode and identity (identifier and a hash of its files). Computed once.
+    func resolveModel() throws -> ResolvedModel {
         lock.lock()
         defer { lock.unlock() }
         if let modelState { return try modelState.get() }
         let folder = modelFolder
-        let state: Result<ModelDescription, BatchError>
+        let state: Result<ResolvedModel, BatchError>
         do {
             var isDirectory: ObjCBool = false
             guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
                 throw BatchError(
                     "model.missing",
-                    "no emotion model at \(folder.path) (the default model is not shipped yet): give the line a track, or set \"model\" in the project file")
+                    "no emotion model at \(folder.path): give the line a track, or set \"model\" in the project file")
             }
-            // The files the sliding-window model is made of; subfolders (the shipped default's
-            // sequence/ model) are not read by bake.
-            let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { name in
+            let (loaded, mode): (URL, ListeningMode)
+            do {
+                (loaded, mode) = try project.requestedMode.resolve(modelFolder)
+            } catch let error as RecognitionError {
+                throw BatchError("model.mode", error.message)
+            }
+            // The files the model is made of; subfolders (the shipped default's sequence/ model,
+            // when hearing with windows) are not read.
+            let files = try FileManager.default.contentsOfDirectory(atPath: loaded.path).filter { name in
                 var isFolder: ObjCBool = false
                 return !name.hasPrefix(".") && !name.hasSuffix(".md")
-                    && FileManager.default.fileExists(atPath: folder.appendingPathComponent(name).path, isDirectory: &isFolder) && !isFolder.boolValue
+                    && FileManager.default.fileExists(atPath: loaded.appendingPathComponent(name).path, isDirectory: &isFolder) && !isFolder.boolValue
             }.sorted()
             var text = ""
-            for file in files { text += "\(file) \(try SHA256.hex(ofFileAt: folder.appendingPathComponent(file)))\n" }
-            let config = try? JSONCodec.parse(contentsOf: folder.appendingPathComponent("config.json"))
-            let identifier = config?["identifier"]?.stringValue ?? config?["name"]?.stringValue ?? folder.lastPathComponent
-            state = .success(ModelDescription(name: project.model, identifier: identifier, sha256: SHA256.hex(of: text)))
+            for file in files { text += "\(file) \(try SHA256.hex(ofFileAt: loaded.appendingPathComponent(file)))\n" }
+            let identifier = ModelLoader.identifier(ofModelIn: loaded) ?? loaded.lastPathComponent
+            state = .success(
+                ResolvedModel(
+                    description: ModelDescription(name: project.model, identifier: identifier, sha256: SHA256.hex(of: text), mode: mode.rawValue),
+                    folder: loaded, mode: mode))
         } catch let error as BatchError {
             state = .failure(error)
         } catch {
@@ -186,7 +185,7 @@ public final class PipelineBaker: LineBaker, @unchecked Sendable {
 
     final class Worker: LineWorker {
         let baker: PipelineBaker
-        private var model: (any EmotionModel)?
+        private var listener: Listener?
 
         init(baker: PipelineBaker) { self.baker = baker }
 
@@ -196,14 +195,11 @@ public final class PipelineBaker: LineBaker, @unchecked Sendable {
                 return LineEmotion(track: track, duration: track.duration)
             }
             guard let audioURL = job.audioURL else { throw BatchError("line.invalid", "needs an audio file or a track") }
-            guard let runtime = baker.runtime else {
-                throw BatchError("model.unavailable", "this build cannot run emotion models yet: give the line a track")
-            }
-            let description = try baker.describeModel()
-            if model == nil { model = try runtime.load(baker.modelFolder) }
+            let resolved = try baker.resolveModel()
+            if listener == nil { listener = try Listener(resolved, project: baker.project) }
             let audio = try AudioDecoder.read(audioURL)
-            var track = try runtime.predict(audio, model!, audioURL.lastPathComponent, baker.project.window, baker.project.hop)
-            track.model = track.model ?? description.identifier
+            var track = try listener!.track(audio, source: audioURL.lastPathComponent)
+            track.model = track.model ?? resolved.description.identifier
             return LineEmotion(track: track, duration: audio.duration)
         }
 
@@ -216,6 +212,32 @@ public final class PipelineBaker: LineBaker, @unchecked Sendable {
                 files += try format.makeExporter(baker.exportSettings).render(clip, baseName: job.baseName)
             }
             return files
+        }
+    }
+}
+
+/// A loaded model and how it hears a line: a sequence model over the whole clip, or a Stage 1
+/// model over sliding windows (the project's window and hop). One per worker thread (models
+/// keep buffers).
+enum Listener {
+    case window(any EmotionModel, SlidingWindowPredictor)
+    case sequence(SequenceModel, SequencePredictor)
+
+    init(_ model: PipelineBaker.ResolvedModel, project: BakeProject) throws {
+        switch model.mode {
+        case .sequence:
+            self = .sequence(try SequenceModel.load(directory: model.folder), SequencePredictor())
+        case .window, .auto:
+            let predictor = SlidingWindowPredictor(
+                window: project.window ?? SlidingWindowPredictor.defaultWindow, hop: project.hop ?? SlidingWindowPredictor.defaultHop)
+            self = .window(try ModelLoader.load(directory: model.folder), predictor)
+        }
+    }
+
+    func track(_ audio: AudioBuffer, source: String) throws -> EmotionTrack {
+        switch self {
+        case .window(let model, let predictor): return try predictor.predict(audio, model: model, source: source)
+        case .sequence(let model, let predictor): return try predictor.predict(audio, model: model, source: source)
         }
     }
 }

@@ -32,6 +32,18 @@ public enum ModelLoader {
         }
     }
 
+    /// The name a model folder gives itself: the "identifier" in its weights' metadata (EmoBake's
+    /// models), else config.json's "identifier" or "name"; nil when none says.
+    public static func identifier(ofModelIn directory: URL) -> String? {
+        if let file = try? SafetensorsFile(url: directory.appendingPathComponent("model.safetensors")),
+            let identifier = file.metadata["identifier"]
+        {
+            return identifier
+        }
+        let config = try? JSONCodec.parse(contentsOf: directory.appendingPathComponent("config.json"))
+        return config?["identifier"]?.stringValue ?? config?["name"]?.stringValue
+    }
+
     /// A wav2vec2 checkpoint's backbone alone (any head's weights are ignored).
     public static func loadWav2Vec2Backbone(directory: URL) throws -> Wav2Vec2Backbone {
         let configURL = directory.appendingPathComponent("config.json")

@@ -17,7 +17,8 @@ struct BakeCommand: ParsableCommand {
             scene, and track (an existing emotion track used instead of audio).
 
             The project file (JSON) gives per-character rig, smoothing and intensity, the output \
-            formats, frame rate, model, hint strength and the output path template, for example \
+            formats, frame rate, model and how it hears lines ("mode": auto, sequence or window), \
+            hint strength and the output path template, for example \
             {language}/{character}/{id}. See README.md, "Baking dialogue scripts".
 
             Lines whose audio, settings, model and EmoBake version are unchanged are skipped. A \
@@ -82,8 +83,7 @@ struct BakeCommand: ParsableCommand {
             let presetsDirectory = try presetOptions.directory()
             let outputFolder = try OutputFolder(URL(fileURLWithPath: output))
             let baker = PipelineBaker(
-                project: bakeProject, presetsDirectory: presetsDirectory, generator: "EmoBake \(EmoBake.version)",
-                runtime: EmotionRuntime.current)
+                project: bakeProject, presetsDirectory: presetsDirectory, generator: "EmoBake \(EmoBake.version)")
             let cores = ProcessInfo.processInfo.activeProcessorCount
             let jobCount = jobs ?? cores
             // Lines run in parallel; each line's model then gets its share of the cores, so
@@ -101,15 +101,4 @@ struct BakeCommand: ParsableCommand {
             throw ExitCode(1)
         }
     }
-}
-
-/// How `bake` hears audio lines: Recognition's model loader and sliding-window predictor.
-enum EmotionRuntime {
-    static let current: ModelRuntime? = ModelRuntime(
-        load: { try ModelLoader.load(directory: $0) },
-        predict: { audio, model, source, window, hop in
-            try SlidingWindowPredictor(
-                window: window ?? SlidingWindowPredictor.defaultWindow, hop: hop ?? SlidingWindowPredictor.defaultHop
-            ).predict(audio, model: model, source: source)
-        })
 }

@@ -59,7 +59,7 @@ struct PredictCommand: ParsableCommand {
         guard window.isFinite, window > 0 else { throw ValidationError("--window must be a positive number of seconds, got \(window)") }
         guard hop.isFinite, hop > 0 else { throw ValidationError("--hop must be a positive number of seconds, got \(hop)") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
-        guard ["auto", "window", "sequence"].contains(mode) else { throw ValidationError("--mode must be auto, sequence or window, got \(mode)") }
+        guard ListeningMode(rawValue: mode) != nil else { throw ValidationError("--mode must be auto, sequence or window, got \(mode)") }
         let suffix = URL(fileURLWithPath: output).pathExtension.lowercased()
         guard suffix == "json" || suffix == "csv" else {
             throw ValidationError("-o/--output must end in .json or .csv, got \"\(output)\"")
@@ -74,7 +74,7 @@ struct PredictCommand: ParsableCommand {
                 printError(oneLineMessage(error))
                 throw ExitCode(1)
             }
-            if (try? SequenceCommandSupport.sequenceModelDirectory(directory)) != nil { return try runSequence() }
+            if ListeningMode.sequenceModelFolder(in: directory) != nil { return try runSequence() }
         }
         do {
             RuntimeThreads.configure(jobs)

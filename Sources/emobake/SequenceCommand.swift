@@ -116,12 +116,7 @@ enum SequenceCommandSupport {
     /// The sequence model of a model folder: the folder itself, or its `sequence/` subfolder
     /// (the shipped default keeps Stage 1 at the top and the sequence model beside it).
     static func sequenceModelDirectory(_ directory: URL) throws -> URL {
-        if SequenceModel.isSequenceModel(directory) { return directory }
-        let nested = directory.appendingPathComponent("sequence")
-        if SequenceModel.isSequenceModel(nested) { return nested }
-        throw CommonError(
-            "model.noSequence",
-            "\(directory.path): not a sequence model and has no sequence/ subfolder (train one with emobake train sequence, or use --mode window)")
+        try ListeningMode.sequence.resolve(directory).folder
     }
 
     /// A Stage 1 model for sliding windows: the compact model, or any model ModelLoader knows.
@@ -130,9 +125,7 @@ enum SequenceCommandSupport {
         if let value = try? JSONCodec.parse(contentsOf: config), value["model_type"]?.stringValue == CompactModelConfiguration.modelType {
             return try CompactModel.load(directory: directory)
         }
-        if SequenceModel.isSequenceModel(directory) {
-            throw CommonError("model.sequence", "\(directory.path): is a sequence model; sliding windows need a Stage 1 model (use --mode sequence)")
-        }
+        _ = try ListeningMode.window.resolve(directory)
         return try ModelLoader.load(directory: directory)
     }
 

@@ -26,12 +26,21 @@ struct BakeProjectTests {
         #expect(project.frameRate == FrameRate(numerator: 30000, denominator: 1001))
         #expect(project.model == "models/mine" && project.emotionHintStrength == 1.5)
         #expect(project.window == 0.5 && project.hop == 0.1)
+        // A window or hop asks for sliding windows when the mode is left to the model.
+        #expect(project.mode == .auto && project.requestedMode == .window)
         #expect(project.interpolation == .cubic && project.keyTolerance == 0.01)
         #expect(project.postProcessing.contrast == 1.5 && project.postProcessing.maxEmotions == 2)
         // Characters start from the defaults.
         #expect(try project.settings(for: "mara").get() == CharacterSettings(rig: "vrm", smoothing: "game", intensity: 0.9))
         #expect(try project.settings(for: "theo").get() == CharacterSettings(rig: "rigs/theo.json", smoothing: "game", intensity: 0.5))
         #expect(throws: BatchError.self) { try project.settings(for: "nobody").get() }
+    }
+
+    @Test func theModeIsReadAndAutoByDefault() throws {
+        #expect(try load("{}").requestedMode == .auto)
+        #expect(try load(#"{"mode": "sequence"}"#).requestedMode == .sequence)
+        #expect(try load(#"{"mode": "window"}"#).requestedMode == .window)
+        #expect(try load(#"{"mode": "window", "window": 1.4}"#).window == 1.4)
     }
 
     @Test func noCharactersMeansEveryoneUsesTheDefaults() throws {
@@ -48,6 +57,8 @@ struct BakeProjectTests {
         (#"{"interpolation": "bezier"}"#, "unknown interpolation \"bezier\""),
         (#"{"characters": {"mara": {"rigg": "vrm"}}}"#, "characters.mara.rigg: unknown field"),
         (#"{"emotionHintStrength": -1}"#, "outside 0.0...100.0"),
+        (#"{"mode": "frames"}"#, "mode: unknown mode \"frames\""),
+        (#"{"mode": "sequence", "hop": 0.2}"#, "apply to the window mode"),
         ("[1]", "expected an object"),
     ])
     func mistakesNameTheFieldAndFile(_ text: String, _ expected: String) throws {

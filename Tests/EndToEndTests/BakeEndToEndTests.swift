@@ -250,5 +250,47 @@ struct BakeEndToEndTests {
         // plus the hint's Dirichlet prior, angry is the line's dominant emotion.
         let hinted = rows.filter { $0.hasPrefix("dock_01,") }
         #expect(hinted.first?.hasSuffix(",angry") == true, "\(hinted)")
+        // The default model has a sequence model, which hears the lines (mode auto).
+        let manifest = try String(contentsOf: output.appendingPathComponent("manifest.json"), encoding: .utf8)
+        #expect(manifest.contains("\"identifier\": \"emobake-sequence-dpo-v1\""), "\(manifest.prefix(600))")
+        #expect(manifest.contains("\"mode\": \"sequence\""))
+    }
+
+    /// The project's mode picks how lines are heard; changing it re-bakes them.
+    @Test func theProjectModeChoosesSequenceOrWindows() throws {
+        let folder = TestPaths.temporaryDirectory("bake-mode")
+        let audio = TestPaths.fixtures.appendingPathComponent("demo/audio").path
+        try Data("id,character,audio\na1,mara,\(audio)/dock_01.flac\n".utf8).write(to: folder.appendingPathComponent("script.csv"))
+        func bake(_ project: String) throws -> (status: Int32, track: String, manifest: String, output: String) {
+            try Data(project.utf8).write(to: folder.appendingPathComponent("project.json"))
+            let result = try Self.bake(folder, "out", ["--json"])
+            let csv = folder.appendingPathComponent("out/mara/a1.csv")
+            return (
+                result.status, (try? String(contentsOf: csv, encoding: .utf8)) ?? "",
+                (try? String(contentsOf: folder.appendingPathComponent("out/manifest.json"), encoding: .utf8)) ?? "",
+                result.standardOutput + result.standardError
+            )
+        }
+        let sequence = try bake(#"{"formats": ["csv"]}"#)
+        #expect(sequence.status == 0, "\(sequence.output)")
+        #expect(sequence.manifest.contains("\"mode\": \"sequence\"") && sequence.manifest.contains("emobake-sequence-dpo-v1"))
+        // The sequence model gives the same bytes on one kernel thread or two.
+        let single = try Self.bake(folder, "j1", ["-j", "1"])
+        #expect(single.status == 0)
+        #expect(try String(contentsOf: folder.appendingPathComponent("j1/mara/a1.csv"), encoding: .utf8) == sequence.track)
+        let windows = try bake(#"{"formats": ["csv"], "mode": "window"}"#)
+        #expect(windows.status == 0, "\(windows.output)")
+        #expect(windows.output.contains("\"baked\":1,\"cached\":0"), "switching the mode must re-bake: \(windows.output)")
+        #expect(windows.manifest.contains("\"mode\": \"window\"") && !windows.manifest.contains("emobake-sequence"))
+        #expect(windows.track != sequence.track && !windows.track.isEmpty)
+        // A window length also means windows under "auto"; a second run is cached.
+        let sized = try bake(#"{"formats": ["csv"], "window": 1.0}"#)
+        #expect(sized.manifest.contains("\"mode\": \"window\""))
+        #expect(try bake(#"{"formats": ["csv"], "window": 1.0}"#).output.contains("\"baked\":0,\"cached\":1"))
+        // A Stage 1 model without a sequence model cannot hear in sequence mode: one line's error.
+        let stageOne = TestPaths.fixtures.appendingPathComponent("models/tiny-wav2vec2-base-dirichlet").path
+        let refused = try bake(#"{"formats": ["csv"], "mode": "sequence", "model": "\#(stageOne)"}"#)
+        #expect(refused.status == 1)
+        #expect(refused.output.contains("no sequence/ subfolder"), "\(refused.output)")
     }
 }
