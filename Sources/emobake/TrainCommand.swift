@@ -40,20 +40,13 @@ struct TrainClassifierCommand: ParsableCommand {
               emobake train classifier --data labels.csv --loss ce --epochs 20 -o models/ce --json
             """)
 
-    @Option(name: .long, help: "Labelled audio: a RAVDESS folder, a CSV of path,label, or a folder with labels.csv.")
-    var data: String
+    @OptionGroup var labelled: LabelledDataOptions
 
     @Option(name: .long, help: "dirichlet (the paper's head) or ce (softmax cross-entropy baseline).")
     var loss: String = "dirichlet"
 
     @Option(name: [.short, .customLong("output")], help: "The model folder to write.")
     var output: String
-
-    @Option(name: .long, help: "Speakers kept for validation, e.g. 17-20 or 3,7,11 (RAVDESS actors).")
-    var validationSpeakers: String = "17-20"
-
-    @Option(name: .long, help: "Emotions, comma-separated, in output order.")
-    var emotions: String = EmotionVocabulary.basicSeven.joined(separator: ",")
 
     @Option(name: .long, help: "Training epochs.")
     var epochs: Int = 35
@@ -126,13 +119,6 @@ struct TrainClassifierCommand: ParsableCommand {
         if headOnly && initFrom == nil { throw ValidationError("--head-only needs --init-from (the model whose features to keep)") }
         if averageEpochs < 0 || averageEpochs > epochs { throw ValidationError("--average-epochs must be 0 to --epochs (\(epochs))") }
         if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be 1 to 64") }
-        let names = emotions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard names.count >= 2, Set(names).count == names.count else {
-            throw ValidationError("--emotions needs at least two distinct names")
-        }
-        for name in names where EmotionVocabulary.canonicalName(name) != name {
-            throw ValidationError("--emotions: \(name) is not a canonical emotion name (\(EmotionVocabulary.canonical.joined(separator: ", ")))")
-        }
     }
 
     func run() throws {
@@ -152,7 +138,7 @@ struct TrainClassifierCommand: ParsableCommand {
     }
 
     func train() throws {
-        let emotionList = emotions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let emotionList = labelled.emotionList
         var settings = ClassifierTrainingSettings()
         settings.loss = ClassifierTrainingSettings.Loss(rawValue: loss)!
         settings.epochs = epochs
@@ -177,12 +163,7 @@ struct TrainClassifierCommand: ParsableCommand {
             settings.augmentation.minimumCropFrames = Int((minimumCrop * framesPerSecond).rounded())
         }
         let configuration = CompactModelConfiguration(emotions: emotionList, head: settings.loss == .ce ? .softmax : .dirichlet)
-        let dataURL = URL(fileURLWithPath: data)
-        let clips = try ClipCatalogue.load(dataURL, emotions: emotionList)
-        let (trainClips, validationClips) = ClipCatalogue.split(clips, validationSpeakers: try ClipCatalogue.parseSpeakers(validationSpeakers))
-        guard !trainClips.isEmpty else {
-            throw TrainingError("data.noTraining", "\(data): every clip is a validation clip; check --validation-speakers")
-        }
+        let (trainClips, validationClips) = try labelled.load()
         say("data: \(trainClips.count) training clips, \(validationClips.count) validation clips, \(emotionList.count) emotions")
         let extractor = LogMelExtractor(settings: configuration.features)
         let started = Date()
@@ -260,11 +241,11 @@ struct TrainClassifierCommand: ParsableCommand {
         .object(
             JSONObject([
                 ("model", .string(output)),
-                ("data", .string(data)),
+                ("data", .string(labelled.data)),
                 ("loss", .string(settings.loss.rawValue)),
                 ("train_clips", .integer(Int64(trainCount))),
                 ("validation_clips", .integer(Int64(validationCount))),
-                ("validation_speakers", .string(validationSpeakers)),
+                ("validation_speakers", .string(labelled.validationSpeakers)),
                 ("epochs", .integer(Int64(settings.epochs))),
                 ("batch_size", .integer(Int64(settings.batchSize))),
                 ("learning_rate", .number(settings.peakRate)),
@@ -293,8 +274,8 @@ struct TrainClassifierCommand: ParsableCommand {
             Trained with `emobake train classifier` (EmoBake \(EmoBake.version)): log-mel CNN, \
             \(settings.loss == .ce ? "softmax (cross-entropy)" : "Dirichlet") head, \(settings.epochs) epochs, seed \(settings.seed).
 
-            - Training data: `\(data)`, \(trainCount) clips; validation: \(validationCount) clips (speakers \(validationSpeakers)).
-            - Emotions: \(emotions).
+            - Training data: `\(labelled.data)`, \(trainCount) clips; validation: \(validationCount) clips (speakers \(labelled.validationSpeakers)).
+            - Emotions: \(labelled.emotions).
             - Licence: the weights derive from the training data: state its licence and attribution here.
 
             """

@@ -27,20 +27,13 @@ struct TrainHeadCommand: ParsableCommand {
     @Option(name: .long, help: "The wav2vec2 checkpoint folder (frozen).")
     var backbone: String
 
-    @Option(name: .long, help: "Labelled audio: a RAVDESS folder, a CSV of path,label, or a folder with labels.csv.")
-    var data: String
+    @OptionGroup var labelled: LabelledDataOptions
 
     @Option(name: .long, help: "dirichlet or ce.")
     var loss: String = "dirichlet"
 
     @Option(name: [.short, .customLong("output")], help: "The model folder to write.")
     var output: String
-
-    @Option(name: .long, help: "Speakers kept for validation, e.g. 17-20.")
-    var validationSpeakers: String = "17-20"
-
-    @Option(name: .long, help: "Emotions, comma-separated, in output order.")
-    var emotions: String = EmotionVocabulary.basicSeven.joined(separator: ",")
 
     @Option(name: .long, help: "Epochs over the pooled features.")
     var epochs: Int = 200
@@ -71,7 +64,7 @@ struct TrainHeadCommand: ParsableCommand {
     func run() throws {
         do {
             RuntimeThreads.configure(jobs)
-            let emotionList = emotions.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let emotionList = labelled.emotionList
             var settings = ClassifierTrainingSettings()
             settings.loss = ClassifierTrainingSettings.Loss(rawValue: loss)!
             settings.epochs = epochs
@@ -82,9 +75,7 @@ struct TrainHeadCommand: ParsableCommand {
             let backboneURL = URL(fileURLWithPath: backbone)
             let model = try ModelLoader.loadWav2Vec2Backbone(directory: backboneURL)
             let normalize = try HeadTrainer.normalizesInput(backbone: backboneURL)
-            let clips = try ClipCatalogue.load(URL(fileURLWithPath: data), emotions: emotionList)
-            let (train, validation) = ClipCatalogue.split(clips, validationSpeakers: try ClipCatalogue.parseSpeakers(validationSpeakers))
-            guard !train.isEmpty else { throw TrainingError("data.noTraining", "\(data): every clip is a validation clip; check --validation-speakers") }
+            let (train, validation) = try labelled.load()
             let terminal = isatty(2) != 0
             let progress: (Int, Int) -> Void = { done, total in
                 if terminal { FileHandle.standardError.write(Data("\r\u{1B}[Kbackbone features: \(done)/\(total)".utf8)) }
