@@ -30,11 +30,16 @@ let foundationLayer: [Target] = [
     .target(name: "JSONIO", dependencies: ["Common", "CJSONC"]),
     .target(name: "XMLIO", dependencies: ["Common", "CLibXML2"]),
     .target(name: "AudioIO", dependencies: ["Common", "CSndFile", "CSoxr"]),
+    // Our own C: the AVX-512 matrix-product kernel over weights packed at load (imported by
+    // Neural only). Built without AVX-512 flags: its vector functions carry the target
+    // attribute and run only when the CPU has AVX-512 (checked at run time). Optimised in
+    // debug builds too, like Neural.
+    .target(name: "CKernels", cSettings: [.unsafeFlags(["-O2"])]),
     // Kernels are optimised even in debug builds: unoptimised SIMD loops make the test suite crawl.
     // On x86-64 they are compiled for AVX2 + FMA (x86-64-v3: Intel since 2013, AMD since 2015):
     // the softmax and GELU loops run 8 lanes wide instead of SSE's 4 (see neuralCodeGeneration).
     .target(
-        name: "Neural", dependencies: ["Common", "JSONIO", "COpenBLAS"],
+        name: "Neural", dependencies: ["Common", "JSONIO", "COpenBLAS", "CKernels"],
         swiftSettings: [.unsafeFlags(["-O"], .when(configuration: .debug))] + neuralCodeGeneration),
 ]
 
@@ -90,6 +95,7 @@ let benchmarks: [Target] = [
     .executableTarget(
         name: "ExportBenchmark", dependencies: ["Common", "EmotionCore", "Curves", "ExportKit", "ExportFormats"],
         path: "Benchmarks/ExportBenchmark"),
+    .executableTarget(name: "GemmBenchmark", dependencies: ["Neural"], path: "Benchmarks/GemmBenchmark"),
 ]
 
 // MARK: - Tests: one target per module, a shared support target, end-to-end CLI tests

@@ -279,12 +279,8 @@ public final class Wav2Vec2Backbone {
         apply(layer.output, w.intermediate, rows: frames, into: output)
     }
 
-    private func apply(_ layer: Wav2Vec2Weights.Linear, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
-        layer.weight.withUnsafeBufferPointer { weight in
-            layer.bias.withUnsafeBufferPointer { bias in
-                linear(x, rows: rows, input: layer.input, weight: weight.baseAddress!, bias: bias.baseAddress!, output: layer.output, into: y)
-            }
-        }
+    private func apply(_ layer: PackedLinear, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        layer.apply(x, rows: rows, into: y)
     }
 
     private func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {

@@ -18,13 +18,14 @@ public struct Wav2Vec2Weights: Sendable {
         public var input: Int
     }
 
+    /// The backbone's linear layers, packed at load for the AVX-512 kernel where the CPU has it.
     public struct Layer: Sendable {
         /// `(3 * hidden, hidden)`: query rows (pre-scaled), then key, then value.
-        public var queryKeyValue: Linear
-        public var attentionOutput: Linear
+        public var queryKeyValue: PackedLinear
+        public var attentionOutput: PackedLinear
         public var attentionNorm: Norm
-        public var intermediate: Linear
-        public var output: Linear
+        public var intermediate: PackedLinear
+        public var output: PackedLinear
         public var finalNorm: Norm
     }
 
@@ -32,7 +33,7 @@ public struct Wav2Vec2Weights: Sendable {
     /// One per convolution (layer layout) or only the first (group layout).
     public var convolutionNorms: [Norm]
     public var projectionNorm: Norm
-    public var projection: Linear
+    public var projection: PackedLinear
     public var positional: GroupedConvolutionWeights
     public var encoderNorm: Norm
     public var layers: [Layer]
@@ -46,6 +47,9 @@ public struct Wav2Vec2Weights: Sendable {
         }
         func linear(_ name: String, output: Int, input: Int) throws -> Linear {
             Linear(weight: try tensor("\(name).weight", [output, input]), bias: try tensor("\(name).bias", [output]), output: output, input: input)
+        }
+        func packed(_ name: String, output: Int, input: Int) throws -> PackedLinear {
+            PackedLinear(weight: try tensor("\(name).weight", [output, input]), bias: try tensor("\(name).bias", [output]), output: output, input: input)
         }
         let hidden = config.hiddenSize
         var convolutions: [ConvolutionWeights] = []
@@ -68,7 +72,7 @@ public struct Wav2Vec2Weights: Sendable {
         self.convolutions = convolutions
         convolutionNorms = norms
         projectionNorm = try norm("feature_projection.layer_norm", input)
-        projection = try linear("feature_projection.projection", output: hidden, input: input)
+        projection = try packed("feature_projection.projection", output: hidden, input: input)
 
         let per = hidden / config.positionalGroups
         let kernel = config.positionalKernel
@@ -101,15 +105,15 @@ public struct Wav2Vec2Weights: Sendable {
             let query = try linear("\(base).attention.q_proj", output: hidden, input: hidden)
             let key = try linear("\(base).attention.k_proj", output: hidden, input: hidden)
             let value = try linear("\(base).attention.v_proj", output: hidden, input: hidden)
-            let fused = Linear(
+            let fused = PackedLinear(
                 weight: query.weight.map { $0 * scale } + key.weight + value.weight,
                 bias: query.bias.map { $0 * scale } + key.bias + value.bias, output: 3 * hidden, input: hidden)
             return Layer(
                 queryKeyValue: fused,
-                attentionOutput: try linear("\(base).attention.out_proj", output: hidden, input: hidden),
+                attentionOutput: try packed("\(base).attention.out_proj", output: hidden, input: hidden),
                 attentionNorm: try norm("\(base).layer_norm", hidden),
-                intermediate: try linear("\(base).feed_forward.intermediate_dense", output: config.intermediateSize, input: hidden),
-                output: try linear("\(base).feed_forward.output_dense", output: hidden, input: config.intermediateSize),
+                intermediate: try packed("\(base).feed_forward.intermediate_dense", output: config.intermediateSize, input: hidden),
+                output: try packed("\(base).feed_forward.output_dense", output: hidden, input: config.intermediateSize),
                 finalNorm: try norm("\(base).final_layer_norm", hidden))
         }
     }

@@ -1,0 +1,95 @@
+// The packed AVX-512 kernel (PackedLinear) against OpenBLAS (`linear`: weights repacked on
+// every call) on the wav2vec2-base linear layers, in GFLOPS, on 1 and 2 threads.
+//
+//     scripts/bench_gemm [--rows 49 249 499 1499] [--repeat N]
+//
+// Each figure is the best of `repeat` timed batches of calls (after one warm-up call); the
+// modes alternate per shape so that they share the machine's noise. It also checks that the
+// packed results are the same bit for bit on 1 and 2 threads.
+import Foundation
+import Neural
+
+var rowsList = [49, 249, 499, 1499]
+var repeatCount = 5
+var arguments = Array(CommandLine.arguments.dropFirst())
+while !arguments.isEmpty {
+    let flag = arguments.removeFirst()
+    switch flag {
+    case "--rows":
+        rowsList = []
+        while let next = arguments.first, let value = Int(next) {
+            rowsList.append(value)
+            arguments.removeFirst()
+        }
+    case "--repeat":
+        repeatCount = Int(arguments.removeFirst()) ?? repeatCount
+    default:
+        print("usage: GemmBenchmark [--rows R ...] [--repeat N]")
+        exit(2)
+    }
+}
+
+BLASCore.reexecuteWithBetterKernelsIfNeeded()
+guard PackedLinear.kernelAvailable else {
+    print("the packed kernel is not available on this CPU (no AVX-512); nothing to compare")
+    exit(1)
+}
+
+let loadAverage = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
+print("load average \(loadAverage); OpenBLAS core \(BLASCore.name)")
+print("rows  output  input  threads  OpenBLAS GFLOPS  packed GFLOPS  packed/OpenBLAS")
+
+var state: UInt64 = 12345
+func nextRandom() -> Float {
+    state = state &* 6364136223846793005 &+ 1442695040888963407
+    return Float(Int32(truncatingIfNeeded: state >> 33)) / Float(Int32.max)
+}
+
+/// Seconds per call: best of `repeatCount` batches of calls lasting about 0.1 s each.
+func secondsPerCall(_ body: () -> Void) -> Double {
+    body()
+    let start = DispatchTime.now().uptimeNanoseconds
+    body()
+    let once = max(1e-6, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    let calls = max(1, Int(0.1 / once))
+    var best = Double.infinity
+    for _ in 0..<repeatCount {
+        let begin = DispatchTime.now().uptimeNanoseconds
+        for _ in 0..<calls { body() }
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - begin) / 1e9 / Double(calls))
+    }
+    return best
+}
+
+let shapes = [(2304, 768), (768, 768), (3072, 768), (768, 3072)]
+var identical = true
+for rows in rowsList {
+    for (output, input) in shapes {
+        let weight = (0..<(output * input)).map { _ in nextRandom() * 0.05 }
+        let bias = (0..<output).map { _ in nextRandom() }
+        let x = (0..<(rows * input)).map { _ in nextRandom() }
+        var y = [Float](repeating: 0, count: rows * output)
+        let packed = PackedLinear(weight: weight, bias: bias, output: output, input: input)
+        let flops = 2 * Double(rows * output * input)
+        for threads in [1, 2] {
+            RuntimeThreads.configure(threads)
+            let blas = weight.withUnsafeBufferPointer { w in
+                secondsPerCall { linear(x, rows: rows, input: input, weight: w.baseAddress!, bias: bias, output: output, into: &y) }
+            }
+            let ours = secondsPerCall { packed.apply(x, rows: rows, into: &y) }
+            let columns = [rows, output, input, threads].map { String($0) }
+            print(
+                columns[0].padding(toLength: 6, withPad: " ", startingAt: 0) + columns[1].padding(toLength: 8, withPad: " ", startingAt: 0)
+                    + columns[2].padding(toLength: 7, withPad: " ", startingAt: 0) + columns[3].padding(toLength: 9, withPad: " ", startingAt: 0)
+                    + String(format: "%-17.1f%-15.1f%.2f", flops / blas / 1e9, flops / ours / 1e9, blas / ours))
+        }
+        RuntimeThreads.configure(1)
+        var one = [Float](repeating: 0, count: rows * output)
+        packed.apply(x, rows: rows, into: &one)
+        RuntimeThreads.configure(2)
+        var two = [Float](repeating: 0, count: rows * output)
+        packed.apply(x, rows: rows, into: &two)
+        if one != two { identical = false }
+    }
+}
+print(identical ? "packed results identical on 1 and 2 threads: yes" : "packed results identical on 1 and 2 threads: NO")

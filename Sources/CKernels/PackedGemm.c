@@ -1,0 +1,211 @@
+/* Matrix product with pre-packed weights on AVX-512 (see include/CKernels.h).
+ *
+ * Blocking (per call, i.e. per task's share of rows and panels): rows in equal blocks of at
+ * most CK_BLOCK_ROWS, the sum over k in blocks of CK_BLOCK_DEPTH. For each (row block, depth
+ * block) the rows' values are copied into a buffer at a fixed row stride (CK_BLOCK_DEPTH, so
+ * that the kernel addresses every row from one pointer), then each panel of the share is
+ * multiplied with every tile of up to CK_TILE_ROWS rows: the panel's depth block (256 x 32
+ * floats = 32 KB) stays in the L1 cache while the tiles stream from L2, and the first tile
+ * asks for the next panel's block meanwhile (the weights come from memory on every call). A
+ * tile keeps its rows x 32 sums in registers (up to 24 of the 32 vector registers) over the
+ * depth block; between depth blocks they go through c, which holds them exactly, so blocking
+ * does not change any result. */
+
+#include "CKernels.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t ck_packed_count(int n, int k) {
+    size_t panels = ((size_t)n + CK_PANEL_COLUMNS - 1) / CK_PANEL_COLUMNS;
+    return panels * (size_t)k * CK_PANEL_COLUMNS;
+}
+
+void ck_pack_weight(const float *weight, int n, int k, float *packed) {
+    int panels = (n + CK_PANEL_COLUMNS - 1) / CK_PANEL_COLUMNS;
+    for (int p = 0; p < panels; p++) {
+        float *panel = packed + (size_t)p * k * CK_PANEL_COLUMNS;
+        for (int j = 0; j < CK_PANEL_COLUMNS; j++) {
+            int column = p * CK_PANEL_COLUMNS + j;
+            if (column < n) {
+                const float *row = weight + (size_t)column * k;
+                for (int i = 0; i < k; i++) panel[(size_t)i * CK_PANEL_COLUMNS + j] = row[i];
+            } else {
+                for (int i = 0; i < k; i++) panel[(size_t)i * CK_PANEL_COLUMNS + j] = 0;
+            }
+        }
+    }
+}
+
+#if defined(__x86_64__)
+
+#include <cpuid.h>
+#include <immintrin.h>
+
+int ck_avx512_available(void) {
+    unsigned eax, ebx, ecx, edx;
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return 0;
+    if (!(ecx & (1u << 27))) return 0; /* OSXSAVE: xgetbv usable */
+    unsigned low, high;
+    __asm__ volatile("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+    (void)high;
+    /* The OS saves SSE, AVX and the three AVX-512 states (opmask, upper halves, upper registers). */
+    if ((low & 0xE6) != 0xE6) return 0;
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
+    return (ebx & (1u << 16)) ? 1 : 0; /* AVX-512 F */
+}
+
+#define CK_TILE_ROWS 12
+#define CK_BLOCK_ROWS 480
+#define CK_BLOCK_DEPTH 256
+/* Row stride of the copied rows: one cache line more than a depth block, so that the rows of a
+ * tile fall in different L1 sets. */
+#define CK_ROW_STRIDE (CK_BLOCK_DEPTH + 16)
+
+#define CK_VECTOR __attribute__((target("avx512f,fma")))
+#define CK_INLINE static inline __attribute__((always_inline))
+
+/* One tile: rows x (16 * vectors) sums over `depth` values of i. `tile` holds the rows at a
+ * stride of CK_BLOCK_DEPTH floats (so each row's address is an immediate offset from one
+ * pointer), `panel` is [i][32]. first: start the sums from 0 (else from c); last: add the bias.
+ * prefetch (when `fetch`): the next panel's block, asked into L2 while this one computes. */
+CK_INLINE CK_VECTOR void ck_tile(const int rows, const int vectors, const int fetch, int depth, const float *restrict tile,
+                                 const float *restrict panel, const float *next, float *c, int ldc, int first, int last,
+                                 const float *bias, __mmask16 mask0, __mmask16 mask1) {
+    __m512 sum0[CK_TILE_ROWS], sum1[CK_TILE_ROWS];
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) {
+        if (first) {
+            sum0[r] = _mm512_setzero_ps();
+            sum1[r] = _mm512_setzero_ps();
+        } else {
+            sum0[r] = _mm512_maskz_loadu_ps(mask0, c + (size_t)r * ldc);
+            sum1[r] = vectors == 2 ? _mm512_maskz_loadu_ps(mask1, c + (size_t)r * ldc + 16) : _mm512_setzero_ps();
+        }
+    }
+    for (int i = 0; i < depth; i++) {
+        __m512 b0 = _mm512_load_ps(panel + (size_t)i * CK_PANEL_COLUMNS);
+        __m512 b1 = vectors == 2 ? _mm512_load_ps(panel + (size_t)i * CK_PANEL_COLUMNS + 16) : b0;
+        if (fetch) {
+            _mm_prefetch((const char *)(next + (size_t)i * CK_PANEL_COLUMNS), _MM_HINT_T1);
+            _mm_prefetch((const char *)(next + (size_t)i * CK_PANEL_COLUMNS + 16), _MM_HINT_T1);
+        }
+#pragma clang loop unroll(full)
+        for (int r = 0; r < rows; r++) {
+            __m512 a = _mm512_set1_ps(tile[r * CK_ROW_STRIDE + i]);
+            sum0[r] = _mm512_fmadd_ps(a, b0, sum0[r]);
+            if (vectors == 2) sum1[r] = _mm512_fmadd_ps(a, b1, sum1[r]);
+        }
+    }
+    __m512 bias0 = _mm512_setzero_ps(), bias1 = _mm512_setzero_ps();
+    if (last && bias) {
+        bias0 = _mm512_maskz_loadu_ps(mask0, bias);
+        if (vectors == 2) bias1 = _mm512_maskz_loadu_ps(mask1, bias + 16);
+    }
+#pragma clang loop unroll(full)
+    for (int r = 0; r < rows; r++) {
+        __m512 v0 = sum0[r], v1 = sum1[r];
+        if (last && bias) {
+            v0 = _mm512_add_ps(v0, bias0);
+            if (vectors == 2) v1 = _mm512_add_ps(v1, bias1);
+        }
+        _mm512_mask_storeu_ps(c + (size_t)r * ldc, mask0, v0);
+        if (vectors == 2) _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16, mask1, v1);
+    }
+}
+
+#define CK_TILE_CASE(R)                                                                                      \
+    case R:                                                                                                  \
+        if (vectors == 2 && next)                                                                            \
+            ck_tile(R, 2, 1, depth, tile, panel, next, c, ldc, first, last, bias, mask0, mask1);             \
+        else if (vectors == 2)                                                                               \
+            ck_tile(R, 2, 0, depth, tile, panel, next, c, ldc, first, last, bias, mask0, mask1);             \
+        else                                                                                                 \
+            ck_tile(R, 1, 0, depth, tile, panel, next, c, ldc, first, last, bias, mask0, mask1);             \
+        break;
+
+static CK_VECTOR void ck_tile_any(int rows, int vectors, int depth, const float *restrict tile,
+                                  const float *restrict panel, const float *next, float *c, int ldc, int first,
+                                  int last, const float *bias, __mmask16 mask0, __mmask16 mask1) {
+    switch (rows) {
+        CK_TILE_CASE(1) CK_TILE_CASE(2) CK_TILE_CASE(3) CK_TILE_CASE(4) CK_TILE_CASE(5) CK_TILE_CASE(6)
+        CK_TILE_CASE(7) CK_TILE_CASE(8) CK_TILE_CASE(9) CK_TILE_CASE(10) CK_TILE_CASE(11) CK_TILE_CASE(12)
+        default: break;
+    }
+}
+
+/* Each thread's copy of the rows being multiplied (CK_BLOCK_ROWS x CK_BLOCK_DEPTH floats),
+ * allocated on first use and kept for the thread's life. */
+static _Thread_local float *ck_tiles = NULL;
+
+/* Splits `count` rows into `parts` runs as equal as possible (49 rows in 5: 10, 10, 10, 10,
+ * 9), so that no tile is left with a row or two. */
+static void ck_split(int count, int parts, int *starts) {
+    int base = count / parts, extra = count % parts, start = 0;
+    for (int t = 0; t < parts; t++) {
+        starts[t] = start;
+        start += base + (t < extra ? 1 : 0);
+    }
+    starts[parts] = start;
+}
+
+CK_VECTOR void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                              float *c, int ldc, int first_panel, int end_panel) {
+    int panels = (n + CK_PANEL_COLUMNS - 1) / CK_PANEL_COLUMNS;
+    if (end_panel > panels) end_panel = panels;
+    if (m <= 0 || n <= 0 || first_panel >= end_panel) return;
+    if (k <= 0) {
+        for (int r = 0; r < m; r++)
+            for (int j = first_panel * CK_PANEL_COLUMNS; j < n && j < end_panel * CK_PANEL_COLUMNS; j++)
+                c[(size_t)r * ldc + j] = bias ? 0.0f + bias[j] : 0.0f;
+        return;
+    }
+    if (!ck_tiles) {
+        ck_tiles = aligned_alloc(64, sizeof(float) * CK_BLOCK_ROWS * CK_ROW_STRIDE);
+        if (!ck_tiles) abort();
+    }
+    for (int row0 = 0; row0 < m;) {
+        int remaining = m - row0;
+        int count = (remaining + CK_BLOCK_ROWS - 1) / CK_BLOCK_ROWS;
+        /* Equal row blocks: the first of `count` equal parts of what is left. */
+        int rows = (remaining + count - 1) / count;
+        int tiles = (rows + CK_TILE_ROWS - 1) / CK_TILE_ROWS;
+        int starts[CK_BLOCK_ROWS / CK_TILE_ROWS + 2];
+        ck_split(rows, tiles, starts);
+        for (int i0 = 0; i0 < k; i0 += CK_BLOCK_DEPTH) {
+            int depth = k - i0 < CK_BLOCK_DEPTH ? k - i0 : CK_BLOCK_DEPTH;
+            int first = i0 == 0, last = i0 + depth == k;
+            for (int r = 0; r < rows; r++)
+                memcpy(ck_tiles + (size_t)r * CK_ROW_STRIDE, a + (size_t)(row0 + r) * lda + i0, sizeof(float) * depth);
+            for (int p = first_panel; p < end_panel; p++) {
+                int column = p * CK_PANEL_COLUMNS;
+                int columns = n - column < CK_PANEL_COLUMNS ? n - column : CK_PANEL_COLUMNS;
+                int vectors = columns > 16 ? 2 : 1;
+                __mmask16 mask0 = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
+                __mmask16 mask1 = (__mmask16)(columns >= 32 ? 0xFFFF : columns > 16 ? (1u << (columns - 16)) - 1 : 0);
+                const float *panel = packed + ((size_t)p * k + i0) * CK_PANEL_COLUMNS;
+                const float *next = p + 1 < end_panel ? panel + (size_t)k * CK_PANEL_COLUMNS : NULL;
+                for (int t = 0; t < tiles; t++) {
+                    ck_tile_any(starts[t + 1] - starts[t], vectors, depth, ck_tiles + (size_t)starts[t] * CK_ROW_STRIDE,
+                                panel, t == 0 ? next : NULL, c + (size_t)(row0 + starts[t]) * ldc + column, ldc, first,
+                                last, bias ? bias + column : NULL, mask0, mask1);
+                }
+            }
+        }
+        row0 += rows;
+    }
+}
+
+#else
+
+int ck_avx512_available(void) { return 0; }
+
+void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                    float *c, int ldc, int first_panel, int end_panel) {
+    (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)c; (void)ldc;
+    (void)first_panel; (void)end_panel;
+    abort();
+}
+
+#endif

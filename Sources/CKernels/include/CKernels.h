@@ -1,0 +1,40 @@
+#ifndef EMOBAKE_CKERNELS_H
+#define EMOBAKE_CKERNELS_H
+
+/* Our own AVX-512 matrix-product kernel for weights packed once at model load (used only by
+ * Neural: PackedLinear). Compiled for x86-64 without AVX-512; the vector code is enabled per
+ * function and runs only after ck_avx512_available() said yes. */
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Columns per packed panel: two 16-float AVX-512 vectors. */
+#define CK_PANEL_COLUMNS 32
+
+/* 1 when the CPU and the operating system support AVX-512 F (and the kernel was compiled
+ * in, i.e. on x86-64); 0 otherwise. */
+int ck_avx512_available(void);
+
+/* Floats in the packed form of an (n, k) weight matrix: ceil(n / 32) panels of k x 32. */
+size_t ck_packed_count(int n, int k);
+
+/* Packs `weight` (n, k), row-major as PyTorch stores a linear layer's weight, into panels:
+ * packed[(p * k + i) * 32 + j] = weight[(p * 32 + j) * k + i], zero past column n - 1. */
+void ck_pack_weight(const float *weight, int n, int k, float *packed);
+
+/* c[r][j] = sum_i a[r][i] * weight[j][i] (+ bias[j]) for rows 0..<m and the columns of panels
+ * first_panel..<end_panel (clipped to n). Each element is one fused multiply-add chain over i
+ * in increasing order from 0, then the bias added: the result does not depend on how rows or
+ * panels are shared out. a is (m, k) with row stride lda; c has row stride ldc; bias may be
+ * NULL. Needs ck_avx512_available(). */
+void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
+                    float *c, int ldc, int first_panel, int end_panel);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,107 @@
+import Testing
+
+@testable import Neural
+
+/// The packed AVX-512 linear layer (and its OpenBLAS fallback) against a plain loop in Double.
+@Suite("PackedLinear matches a plain reference loop")
+struct PackedLinearTests {
+    /// y = x W^T + b in Double, rounded once.
+    static func reference(_ x: [Float], rows: Int, weight: [Float], bias: [Float]?, output: Int, input: Int) -> [Float] {
+        var y = [Float](repeating: 0, count: rows * output)
+        for row in 0..<rows {
+            for column in 0..<output {
+                var total = Double(bias?[column] ?? 0)
+                for inner in 0..<input { total += Double(x[row * input + inner]) * Double(weight[column * input + inner]) }
+                y[row * output + column] = Float(total)
+            }
+        }
+        return y
+    }
+
+    /// The paths to test here: the OpenBLAS fallback always, the kernel where the CPU has AVX-512.
+    static var paths: [Bool] { PackedLinear.kernelAvailable ? [false, true] : [false] }
+
+    /// Odd shapes: every row count from 1 to 70 over a few widths (outputs not a multiple of 16
+    /// or 32, odd inputs, depths across the kernel's 256-deep blocks), with and without bias.
+    @Test(arguments: [(1, 7), (15, 3), (17, 33), (33, 257), (47, 129), (50, 301), (95, 21)])
+    func oddShapesMatchTheReference(_ shape: (Int, Int)) throws {
+        let (output, input) = shape
+        var random = TestRandom(UInt64(output * 1000 + input))
+        let weight = random.floats(output * input), bias = random.floats(output)
+        var layers: [(layer: PackedLinear, withBias: Bool)] = []
+        for useKernel in Self.paths {
+            for withBias in [true, false] {
+                let layer = PackedLinear(weight: weight, bias: withBias ? bias : nil, output: output, input: input, useKernel: useKernel)
+                #expect(layer.usesKernel == useKernel)
+                layers.append((layer, withBias))
+            }
+        }
+        var worst = [Float](repeating: 0, count: layers.count)
+        for rows in 1...70 {
+            let x = random.floats(rows * input)
+            let withBias = Self.reference(x, rows: rows, weight: weight, bias: bias, output: output, input: input)
+            let withoutBias = Self.reference(x, rows: rows, weight: weight, bias: nil, output: output, input: input)
+            for (index, entry) in layers.enumerated() {
+                // Sentinels after the output: nothing past rows x output is written.
+                var y = [Float](repeating: .nan, count: rows * output + 5)
+                y.withUnsafeMutableBufferPointer { entry.layer.apply(x, rows: rows, into: $0.baseAddress!) }
+                worst[index] = max(worst[index], maxAbsDifference(Array(y[0..<(rows * output)]), entry.withBias ? withBias : withoutBias))
+                #expect(y[(rows * output)...].allSatisfy { $0.isNaN })
+            }
+        }
+        for (index, entry) in layers.enumerated() {
+            // Sums of up to 301 products of values in [-1, 1]: float rounding stays near 1e-5.
+            #expect(worst[index] < 1e-4, "kernel \(entry.layer.usesKernel) bias \(entry.withBias) (\(output), \(input)): \(worst[index])")
+        }
+    }
+
+    /// The model's shapes on 1 and 2 threads (split into tasks of panels): the same bits.
+    @Test(arguments: [(49, 768, 768), (49, 200, 3072), (249, 2304, 768), (70, 1001, 257)])
+    func resultDoesNotDependOnThreads(_ shape: (Int, Int, Int)) {
+        let (rows, output, input) = shape
+        var random = TestRandom(UInt64(rows + output + input))
+        let weight = random.floats(output * input, scale: 0.1), bias = random.floats(output), x = random.floats(rows * input)
+        for useKernel in Self.paths {
+            let layer = PackedLinear(weight: weight, bias: bias, output: output, input: input, useKernel: useKernel)
+            var one = [Float](repeating: 0, count: rows * output), two = one, three = one
+            layer.apply(x, rows: rows, into: &one, threads: 1)
+            layer.apply(x, rows: rows, into: &two, threads: 2)
+            layer.apply(x, rows: rows, into: &three, threads: 3)
+            #expect(one == two, "kernel \(useKernel) \(shape): 1 and 2 threads differ")
+            #expect(one == three, "kernel \(useKernel) \(shape): 1 and 3 threads differ")
+            // The first rows against the plain loop (all of them would take long in a debug build).
+            let expected = Self.reference(Array(x[0..<(3 * input)]), rows: 3, weight: weight, bias: bias, output: output, input: input)
+            #expect(maxAbsDifference(Array(one[0..<(3 * output)]), expected) < 1e-4, "kernel \(useKernel) \(shape)")
+        }
+    }
+
+    /// The kernel on any share of rows and panels gives the same bits as on the whole product
+    /// (what lets the threads share it out freely), and leaves other columns alone.
+    @Test func anyShareGivesTheSameBits() throws {
+        try #require(PackedLinear.kernelAvailable, "no AVX-512 here: the kernel cannot run")
+        let rows = 37, output = 150, input = 300
+        var random = TestRandom(7)
+        let weight = random.floats(output * input), bias = random.floats(output), x = random.floats(rows * input)
+        let layer = PackedLinear(weight: weight, bias: bias, output: output, input: input, useKernel: true)
+        #expect(layer.panelCount == 5)
+        var whole = [Float](repeating: 0, count: rows * output)
+        layer.applyPanels(x, rows: rows, into: &whole, panels: 0..<5)
+        var pieces = [Float](repeating: .nan, count: rows * output)
+        // Rows 0..<20 and 20..<37, panels {0, 1}, {2}, {3, 4}: each piece written separately.
+        x.withUnsafeBufferPointer { x in
+            pieces.withUnsafeMutableBufferPointer { y in
+                for (first, count) in [(0, 20), (20, 17)] {
+                    for panels in [0..<2, 2..<3, 3..<5] {
+                        layer.applyPanels(x.baseAddress! + first * input, rows: count, into: y.baseAddress! + first * output, panels: panels)
+                    }
+                }
+            }
+        }
+        #expect(whole == pieces)
+        // Packing: panel p holds outputs 32p..<32p+32 for every input, zero past the last output.
+        let packed = try #require(layer.packedWeights)
+        #expect(packed.count == 5 * 32 * input)
+        #expect(packed[(4 * input + 3) * 32 + 5] == weight[(4 * 32 + 5) * input + 3])
+        #expect(packed[(4 * input + 3) * 32 + 30] == 0)
+    }
+}
