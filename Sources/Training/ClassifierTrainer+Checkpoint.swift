@@ -8,7 +8,7 @@ import Recognition
 ///
 /// `state.safetensors` holds the model (parameters and batch-norm statistics, under
 /// "model.") and AdamW's moments ("adam.m.", "adam.v."), and with weight averaging the sum of
-/// the averaged epochs' state ("average."); `state.json` holds the epoch, the
+/// the averaged epochs' parameters ("average."); `state.json` holds the epoch, the
 /// optimizer step, both random generators' states, the run's fingerprint and the history.
 /// Each file is written atomically and both carry the epoch, so a checkpoint interrupted
 /// between the two files is detected instead of half-loaded.
@@ -77,8 +77,8 @@ extension ClassifierTrainer {
         }
         var sums: [String: [Float]] = [:]
         if settings.averageEpochs > 1 && epoch > settings.epochs - settings.averageEpochs {
-            for (name, tensor) in network.stateTensors {
-                sums[name] = try file.tensor("average.\(name)", shape: [tensor.count]).data
+            for (name, variable, _) in network.parameters {
+                sums[name] = try file.tensor("average.\(name)", shape: [variable.count]).data
             }
         }
         averageSum = sums

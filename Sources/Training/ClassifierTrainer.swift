@@ -44,9 +44,9 @@ public struct ClassifierTrainingSettings: Sendable, Equatable {
     /// Train the classifier only: the convolutions and batch norm stay as they are (batch
     /// norm on its running statistics), so the head learns on fixed features.
     public var trainHeadOnly = false
-    /// Average the weights (and batch-norm statistics) of the last N epochs into the final
-    /// model (stochastic weight averaging at the end of the cosine schedule); 0 or 1 keeps the
-    /// last epoch's weights.
+    /// Average the weights of the last N epochs into the final model, with batch norm's
+    /// statistics re-estimated for the average on every training clip (stochastic weight
+    /// averaging at the end of the cosine schedule); 0 or 1 keeps the last epoch's weights.
     public var averageEpochs = 0
 
     public init() {}
@@ -172,8 +172,7 @@ public final class ClassifierTrainer {
     let cleanTrain: BatchMaker
     let validation: BatchMaker?
     let workspace = AutogradWorkspace()
-    /// With `averageEpochs`: the sum of the state tensors (parameters and batch-norm
-    /// statistics) after each averaged epoch so far, by name.
+    /// With `averageEpochs`: the sum of the parameters after each averaged epoch so far, by name.
     var averageSum: [String: [Float]] = [:]
     /// N / (K n_c) per class when balancing, else nil.
     public let classWeights: [Double]?
@@ -306,25 +305,26 @@ public final class ClassifierTrainer {
     }
 
     func accumulateAverage() {
-        for (name, tensor) in network.stateTensors {
+        for (name, variable, _) in network.parameters {
             if var sum = averageSum[name] {
-                for i in sum.indices { sum[i] += tensor.data[i] }
+                for i in sum.indices { sum[i] += variable.value[i] }
                 averageSum[name] = sum
             } else {
-                averageSum[name] = tensor.data
+                averageSum[name] = variable.value
             }
         }
     }
 
-    /// Replaces the weights and batch-norm statistics by their average over the averaged
-    /// epochs. The running statistics are averaged like the weights: at the end of the cosine
-    /// schedule the weights move little, and recalibrating on clean clips scored worse than
-    /// running statistics (see `BatchNormRecalibration`).
+    /// Replaces the weights by their average over the averaged epochs, then re-estimates batch
+    /// norm's statistics for them on every training clip (clean): the average of the epochs'
+    /// running statistics does not belong to the averaged weights (as in SWA's batch-norm
+    /// update). With a frozen network (`trainHeadOnly`) only the classifier is averaged.
     func applyAverage() {
         let scale = 1 / Float(averagedEpochs)
-        try! network.load { name, shape in
-            Tensor(shape: shape, data: averageSum[name]!.map { $0 * scale })
+        for (name, variable, _) in network.parameters where !settings.trainHeadOnly || name.hasPrefix("classifier.") {
+            variable.value = averageSum[name]!.map { $0 * scale }
         }
+        if !settings.trainHeadOnly { recalibrateBatchNorm(clips: train.bank.clips.count) }
     }
 
     /// The epoch's batches: clips shuffled, then sorted by length within groups of 8 batches

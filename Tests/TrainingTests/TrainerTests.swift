@@ -129,15 +129,23 @@ import Training
         }
         let result = averaged.network.stateTensors
         var movedAway = 0
-        for (name, tensor) in result {
+        for (name, variable, _) in averaged.network.parameters {
             let parts = states[1...3].map { $0[name]!.data }
-            for i in tensor.data.indices {
+            for i in variable.value.indices {
                 let mean = (parts[0][i] + parts[1][i] + parts[2][i]) / 3
-                #expect(abs(tensor.data[i] - mean) <= 1e-6 * max(1, abs(mean)), "\(name)[\(i)]: \(tensor.data[i]) vs mean \(mean)")
-                if tensor.data[i] != parts[2][i] { movedAway += 1 }
+                #expect(abs(variable.value[i] - mean) <= 1e-6 * max(1, abs(mean)), "\(name)[\(i)]: \(variable.value[i]) vs mean \(mean)")
+                if variable.value[i] != parts[2][i] { movedAway += 1 }
             }
         }
         #expect(movedAway > 1000, "the average equals the last epoch's weights")
+        // Batch norm's statistics are re-estimated for the averaged weights: neither the last
+        // epoch's running statistics nor their average.
+        for layer in averaged.network.layers.joined() {
+            let name = "\(layer.prefix).norm.running_mean"
+            let runningMean = (0..<layer.statistics.mean.count).map { i in (1...3).map { states[$0][name]!.data[i] }.reduce(0, +) / 3 }
+            #expect(layer.statistics.mean != states[3][name]!.data && layer.statistics.mean != runningMean, "\(name) was not re-estimated")
+            #expect(layer.statistics.variance.allSatisfy { $0.isFinite && $0 > 0 })
+        }
         // Interrupted inside the averaged epochs, the run resumes to the same model.
         let folder = TestPaths.temporaryDirectory("checkpoint-average")
         defer { try? FileManager.default.removeItem(at: folder) }
