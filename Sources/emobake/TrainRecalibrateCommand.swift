@@ -16,8 +16,9 @@ struct TrainRecalibrateCommand: ParsableCommand {
             training clips (the --validation-speakers are left out), clean or --augmented, then
             rewrites model.safetensors. train classifier does this on a copy for each epoch's
             validation (the running statistics lag behind fast-moving weights early on); its
-            final model keeps the running statistics, which measured better at the end of
-            training. Use this for a model stopped early or fine-tuned elsewhere.
+            final model keeps the running statistics (or, with --average-epochs, re-estimates
+            them for the averaged weights). Use this for a model stopped early or fine-tuned
+            elsewhere.
 
             Example:
               emobake train recalibrate --model models/mine --data ../shared/data/ravdess
