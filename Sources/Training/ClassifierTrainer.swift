@@ -1,4 +1,5 @@
 import Common
+import EmotionCore
 import Foundation
 import JSONIO
 import Neural
@@ -24,6 +25,11 @@ public struct ClassifierTrainingSettings: Sendable, Equatable {
     public var seed: UInt64 = 1
     /// Dirichlet targets: one-hot labels smoothed to (1 - s) onehot + s / K.
     public var labelSmoothing = 0.1
+    /// Dirichlet: each clip's NLL target is this model's mixture on the same crop (smoothed
+    /// the same way) instead of its one-hot label: the teacher's ranking of the other
+    /// emotions is kept (distillation; typically the cross-entropy model training starts
+    /// from). The mean cross-entropy term keeps the labels.
+    public var teacherModel: String?
     /// Dirichlet: weight of the mean cross-entropy term added to the NLL (0 = pure NLL).
     public var meanCrossEntropyWeight = 1.0
     /// Dirichlet: the first epochs train the mean cross-entropy alone (a warm start).
@@ -60,7 +66,7 @@ public struct ClassifierTrainingSettings: Sendable, Equatable {
             "meanCE=\(meanCrossEntropyWeight)", "warmStart=\(warmStartEpochs)", "speeds=\(speeds)",
             "augment=\(a.speedProbability),\(a.gainDecibels),\(a.noiseProbability),\(a.noiseSNR),\(a.frequencyMasks),\(a.frequencyMaskWidth),\(a.timeMasks),\(a.timeMaskWidth),\(a.cropFrames),\(a.minimumCropFrames ?? -1)",
             "threads=\(threads)", "recalibration=\(recalibrationClips)", "balance=\(balanceClasses)", "init=\(initialModel ?? "-")", "headOnly=\(trainHeadOnly)",
-        ] + (averageEpochs > 1 ? ["average=\(averageEpochs)"] : [])).joined(separator: ";")
+        ] + (averageEpochs > 1 ? ["average=\(averageEpochs)"] : []) + (teacherModel.map { ["teacher=\($0)"] } ?? [])).joined(separator: ";")
     }
 }
 
@@ -123,7 +129,7 @@ public enum ClassifierLoss {
     /// - classWeights: per class, weighting each sample's loss (nil: all equal).
     public static func compute(
         _ tape: Tape, outputs: Variable, labels: [Int], settings: ClassifierTrainingSettings, completedEpochs: Int,
-        classWeights: [Double]? = nil
+        classWeights: [Double]? = nil, teacherMixtures: [[Double]]? = nil
     ) -> Variable {
         let classes = outputs.shape[1]
         let oneHot = labels.map { label in (0..<classes).map { $0 == label ? 1.0 : 0.0 } }
@@ -134,7 +140,9 @@ public enum ClassifierLoss {
         case .dirichlet:
             let meanCE = tape.dirichletMeanCrossEntropy(outputs, targets: oneHot, weights: weights)
             if completedEpochs < settings.warmStartEpochs { return meanCE }
-            let smoothed = labels.map { Targets.smoothedOneHot(label: $0, classes: classes, smoothing: settings.labelSmoothing) }
+            let smoothed =
+                teacherMixtures.map { rows in rows.map { Dirichlet.smoothedTarget($0, epsilon: settings.labelSmoothing) } }
+                ?? labels.map { Targets.smoothedOneHot(label: $0, classes: classes, smoothing: settings.labelSmoothing) }
             let nll = tape.dirichletNegativeLogLikelihood(outputs, targets: smoothed, weights: weights)
             guard settings.meanCrossEntropyWeight > 0 else { return nll }
             return tape.weightedSum(nll, 1, meanCE, Float(settings.meanCrossEntropyWeight))
@@ -176,6 +184,9 @@ public final class ClassifierTrainer {
     var averageSum: [String: [Float]] = [:]
     /// N / (K n_c) per class when balancing, else nil.
     public let classWeights: [Double]?
+    /// The distillation teacher (`teacherModel`), run in inference mode on each batch.
+    public private(set) var teacher: CompactModel?
+    let teacherWorkspace = AutogradWorkspace()
     /// Identifies settings + configuration + data, so that a checkpoint resumes only the run it came from.
     public let fingerprint: String
 
@@ -227,10 +238,34 @@ public final class ClassifierTrainer {
         AutogradMemory.keepFreedBuffers()
     }
 
+    /// Sets the distillation teacher (see `ClassifierTrainingSettings.teacherModel`); its
+    /// emotions and features must be this run's.
+    public func useTeacher(_ model: CompactModel) throws {
+        guard model.configuration.emotions == configuration.emotions, model.configuration.features == configuration.features else {
+            throw TrainingError("teacher.mismatch", "the teacher model's emotions or features differ from this run's")
+        }
+        teacher = model
+    }
+
+    /// The teacher's mixture for each clip of a batch (nil without a teacher).
+    func teacherMixtures(features: Variable, validFrames: [Int], count: Int) -> [[Double]]? {
+        guard let teacher, settings.loss == .dirichlet else { return nil }
+        var unused = SeededRandom(seed: 0)
+        let outputs = teacher.network.forward(
+            Tape.inference(), features: features, validFrames: validFrames, workspace: teacherWorkspace, dropoutRandom: &unused)
+        let classes = configuration.emotions.count
+        return (0..<count).map { n in
+            let alpha = teacher.network.alpha(fromOutputs: outputs.value[(n * classes)..<((n + 1) * classes)])
+            let total = alpha.reduce(0, +)
+            return alpha.map { $0 / total }
+        }
+    }
+
     /// The loss of one batch of raw outputs.
-    func loss(_ tape: Tape, outputs: Variable, labels: [Int]) -> Variable {
+    func loss(_ tape: Tape, outputs: Variable, labels: [Int], teacherMixtures: [[Double]]? = nil) -> Variable {
         ClassifierLoss.compute(
-            tape, outputs: outputs, labels: labels, settings: settings, completedEpochs: completedEpochs, classWeights: classWeights)
+            tape, outputs: outputs, labels: labels, settings: settings, completedEpochs: completedEpochs, classWeights: classWeights,
+            teacherMixtures: teacherMixtures)
     }
 
     /// Trains one epoch, validates, and returns its report. `progress(batch, batches)` is
@@ -244,6 +279,7 @@ public final class ClassifierTrainer {
         let batches = batchList.count
         for (batchIndex, indices) in batchList.enumerated() {
             let batch = train.batch(indices, augment: true, random: &dataRandom)
+            let mixtures = teacherMixtures(features: batch.features, validFrames: batch.validFrames, count: batch.labels.count)
             let tape = Tape()
             optimizer.zeroGradients()
             let outputs: Variable
@@ -253,7 +289,7 @@ public final class ClassifierTrainer {
             } else {
                 outputs = network.forward(tape, features: batch.features, validFrames: batch.validFrames, workspace: workspace, dropoutRandom: &dropoutRandom)
             }
-            let lossValue = loss(tape, outputs: outputs, labels: batch.labels)
+            let lossValue = loss(tape, outputs: outputs, labels: batch.labels, teacherMixtures: mixtures)
             tape.backward(from: lossValue)
             optimizer.clipGradients(maximum: settings.clipNorm)
             lastRate = schedule.rate(step: optimizer.step)

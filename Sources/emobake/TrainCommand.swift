@@ -81,6 +81,9 @@ struct TrainClassifierCommand: ParsableCommand {
     @Flag(name: .long, help: "With --init-from: train only the classifier on the initial model's fixed features.")
     var headOnly = false
 
+    @Option(name: .long, help: "Dirichlet loss: NLL targets are this compact model's mixtures on the same crops (distillation, e.g. from the --init-from CE model) instead of one-hot labels.")
+    var teacher: String?
+
     @Option(name: .long, help: "Average the weights of the last N epochs into the saved model (0: keep the last epoch's).")
     var averageEpochs: Int = 0
 
@@ -118,6 +121,7 @@ struct TrainClassifierCommand: ParsableCommand {
         if let minimumCrop, !(minimumCrop >= 0.2 && minimumCrop <= 3) { throw ValidationError("--minimum-crop must be 0.2 to 3 seconds") }
         if headOnly && initFrom == nil { throw ValidationError("--head-only needs --init-from (the model whose features to keep)") }
         if averageEpochs < 0 || averageEpochs > epochs { throw ValidationError("--average-epochs must be 0 to --epochs (\(epochs))") }
+        if teacher != nil && loss != "dirichlet" { throw ValidationError("--teacher applies to --loss dirichlet") }
         if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be 1 to 64") }
     }
 
@@ -154,6 +158,7 @@ struct TrainClassifierCommand: ParsableCommand {
         settings.initialModel = initFrom
         settings.trainHeadOnly = headOnly
         settings.averageEpochs = averageEpochs
+        settings.teacherModel = teacher
         if noAugmentation {
             settings.augmentation = .none
             settings.speeds = [1]
@@ -186,6 +191,10 @@ struct TrainClassifierCommand: ParsableCommand {
             let initial = try CompactModel.load(directory: URL(fileURLWithPath: initFrom))
             try trainer.start(from: initial)
             say("initial weights: \(initFrom) (\(initial.configuration.head == configuration.head ? "with" : "without") its classifier)")
+        }
+        if let teacher {
+            try trainer.useTeacher(try CompactModel.load(directory: URL(fileURLWithPath: teacher)))
+            say("teacher: \(teacher) (Dirichlet targets are its mixtures)")
         }
         let outputURL = URL(fileURLWithPath: output)
         let checkpointURL = checkpoint.map { URL(fileURLWithPath: $0) } ?? outputURL.appendingPathComponent("checkpoint")
@@ -262,6 +271,7 @@ struct TrainClassifierCommand: ParsableCommand {
                 ("minimum_crop_frames", settings.augmentation.minimumCropFrames.map { .integer(Int64($0)) } ?? .null),
                 ("init_from", settings.initialModel.map { .string($0) } ?? .null),
                 ("average_epochs", .integer(Int64(settings.averageEpochs))),
+                ("teacher", settings.teacherModel.map { .string($0) } ?? .null),
                 ("history", .array(trainer.history.map { $0.json() })),
                 ("validation", final?.json ?? .null),
             ]))

@@ -1,9 +1,10 @@
+import EmotionCore
 import Foundation
 import Neural
 import Recognition
 import TestSupport
 import Testing
-import Training
+@testable import Training
 
 /// Training end to end on synthetic clips: three "emotions" that are tones in different
 /// bands with a noisy onset, so that the task is learnable in a few steps.
@@ -291,5 +292,66 @@ import Training
             #expect(abs(Double(first.statistics.variance[c]) - variance) < 1e-4 * max(1, variance))
         }
         #expect(first.statistics.momentum == 0.1)  // restored
+    }
+}
+
+/// Distillation: a CE model's mixtures as the Dirichlet NLL's targets.
+@Suite struct TeacherTargetTests {
+    @Test func theNLLTargetsAreTheTeachersSmoothedMixtures() throws {
+        let bank = TrainerTests.bank(clipsPerClass: 4)
+        var ceConfiguration = TrainerTests.configuration
+        ceConfiguration.head = .softmax
+        let base = ClassifierTrainer(
+            configuration: ceConfiguration, settings: TrainerTests.settings(.ce, epochs: 12), train: bank, validation: nil, dataDescription: "s")
+        for _ in 0..<12 { base.runEpoch() }
+        var settings = TrainerTests.settings(.dirichlet, epochs: 6)
+        settings.teacherModel = "ce"
+        let student = ClassifierTrainer(configuration: TrainerTests.configuration, settings: settings, train: bank, validation: nil, dataDescription: "s")
+        try student.start(from: base.model())
+        try student.useTeacher(base.model())
+
+        // The teacher's mixtures are its predictions, rows on the simplex, not one-hot.
+        var random = SeededRandom(seed: 3)
+        let batch = student.train.batch([0, 5, 10], augment: false, random: &random)
+        let mixtures = try #require(student.teacherMixtures(features: batch.features, validFrames: batch.validFrames, count: 3))
+        var unused = SeededRandom(seed: 0)
+        let direct = base.network.forward(
+            Tape.inference(), features: batch.features, validFrames: batch.validFrames, workspace: AutogradWorkspace(), dropoutRandom: &unused)
+        for (n, row) in mixtures.enumerated() {
+            #expect(abs(row.reduce(0, +) - 1) < 1e-9)
+            let alpha = base.network.alpha(fromOutputs: direct.value[(n * 3)..<((n + 1) * 3)])
+            let total = alpha.reduce(0, +)
+            for k in 0..<3 { #expect(abs(row[k] - alpha[k] / total) < 1e-6) }
+            #expect(row.max()! < 0.999 && row.min()! > 1e-6)
+        }
+        // The loss uses them: NLL(smoothed teacher rows) + the labels' mean cross-entropy.
+        let outputs = Variable(shape: [3, 3], value: [0.9, 1.2, 0.4, 1.5, 0.3, 0.8, 0.2, 0.7, 1.3])
+        let tape = Tape()
+        let withTeacher = ClassifierLoss.compute(
+            tape, outputs: outputs, labels: batch.labels, settings: settings, completedEpochs: 1, teacherMixtures: mixtures)
+        let smoothed = mixtures.map { Dirichlet.smoothedTarget($0, epsilon: settings.labelSmoothing) }
+        let oneHot = batch.labels.map { label in (0..<3).map { $0 == label ? 1.0 : 0.0 } }
+        let expected = Double(tape.dirichletNegativeLogLikelihood(outputs, targets: smoothed).value[0])
+            + Double(tape.dirichletMeanCrossEntropy(outputs, targets: oneHot).value[0])
+        #expect(abs(Double(withTeacher.value[0]) - expected) < 1e-4)
+        let withoutTeacher = ClassifierLoss.compute(tape, outputs: outputs, labels: batch.labels, settings: settings, completedEpochs: 1)
+        #expect(abs(Double(withoutTeacher.value[0]) - expected) > 1e-3)
+
+        // Training with the teacher learns the classes.
+        var reports: [EpochReport] = []
+        for _ in 0..<6 { reports.append(student.runEpoch()) }
+        #expect(reports.suffix(2).allSatisfy { $0.trainAccuracy >= 0.8 }, "\(reports.map(\.trainAccuracy)) teacher \(base.history.map(\.trainAccuracy))")
+    }
+
+    @Test func aTeacherWithOtherEmotionsIsRefused() throws {
+        var other = TrainerTests.configuration
+        other.emotions = ["neutral", "sad", "angry"]
+        other.head = .softmax
+        var random = SeededRandom(seed: 1)
+        let teacher = CompactModel(network: CompactNetwork(configuration: other, random: &random))
+        let student = ClassifierTrainer(
+            configuration: TrainerTests.configuration, settings: TrainerTests.settings(.dirichlet, epochs: 1), train: TrainerTests.bank(clipsPerClass: 1),
+            validation: nil, dataDescription: "s")
+        #expect(throws: TrainingError.self) { try student.useTeacher(teacher) }
     }
 }
