@@ -10,6 +10,7 @@ import Foundation
 import Neural
 
 var rowsList = [49, 249, 499, 1499]
+var attentionOnly = false
 var repeatCount = 5
 var arguments = Array(CommandLine.arguments.dropFirst())
 while !arguments.isEmpty {
@@ -21,6 +22,8 @@ while !arguments.isEmpty {
             rowsList.append(value)
             arguments.removeFirst()
         }
+    case "--attention":
+        attentionOnly = true
     case "--repeat":
         repeatCount = Int(arguments.removeFirst()) ?? repeatCount
     default:
@@ -63,7 +66,7 @@ func secondsPerCall(_ body: () -> Void) -> Double {
 
 let shapes = [(2304, 768), (768, 768), (3072, 768), (768, 3072)]
 var identical = true
-for rows in rowsList {
+for rows in attentionOnly ? [] : rowsList {
     for (output, input) in shapes {
         let weight = (0..<(output * input)).map { _ in nextRandom() * 0.05 }
         let bias = (0..<output).map { _ in nextRandom() }
@@ -92,4 +95,37 @@ for rows in rowsList {
         if one != two { identical = false }
     }
 }
+// Attention's products for one head and block of 128 query rows (1 thread): Q K^T (k = 64) and
+// P V (n = 64), operands at the fused QKV matrix's row stride, keys and values packed once per
+// head (the packing is timed separately, per block it is a twelfth for 30 s).
+print("attention, 1 thread: frames  product  OpenBLAS GFLOPS  packed GFLOPS  packed/OpenBLAS")
+RuntimeThreads.configure(1)
+for frames in [499, 1499] {
+    let width = 2304, head = 64, rows = 128
+    let qkv = (0..<(frames * width)).map { _ in nextRandom() }
+    var scores = [Float](repeating: 0, count: rows * frames)
+    var output = [Float](repeating: 0, count: frames * 768)
+    var keys = [Float](repeating: 0, count: PackedProduct.count(columns: frames, depth: head))
+    var values = [Float](repeating: 0, count: PackedProduct.count(columns: head, depth: frames))
+    PackedProduct.packTransposed(Array(qkv[768...]), ld: width, columns: frames, depth: head, into: &keys)
+    PackedProduct.packRows(Array(qkv[1536...]), ld: width, depth: frames, columns: head, into: &values)
+    let flops = 2 * Double(rows * frames * head)
+    qkv.withUnsafeBufferPointer { q in
+        let blasScores = secondsPerCall {
+            gemmSingleThreaded(q.baseAddress!, lda: width, q.baseAddress! + 768, ldb: width, &scores, ldc: frames, m: rows, n: frames, k: head, transposeB: true)
+        }
+        let packedScores = secondsPerCall {
+            PackedProduct.multiply(q.baseAddress!, lda: width, keys, into: &scores, ldc: frames, rows: rows, columns: frames, depth: head)
+        }
+        print("\(frames)  QK^T  " + String(format: "%.1f  %.1f  %.2f", flops / blasScores / 1e9, flops / packedScores / 1e9, blasScores / packedScores))
+        let blasOutput = secondsPerCall {
+            gemmSingleThreaded(scores, lda: frames, q.baseAddress! + 1536, ldb: width, &output, ldc: 768, m: rows, n: head, k: frames)
+        }
+        let packedOutput = secondsPerCall {
+            PackedProduct.multiply(scores, lda: frames, values, into: &output, ldc: 768, rows: rows, columns: head, depth: frames)
+        }
+        print("\(frames)  PV    " + String(format: "%.1f  %.1f  %.2f", flops / blasOutput / 1e9, flops / packedOutput / 1e9, blasOutput / packedOutput))
+    }
+}
+
 print(identical ? "packed results identical on 1 and 2 threads: yes" : "packed results identical on 1 and 2 threads: NO")

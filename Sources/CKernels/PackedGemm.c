@@ -13,6 +13,9 @@
 
 #include "CKernels.h"
 
+/* Packed operands need no particular alignment (unaligned loads cost nothing extra on aligned
+ * data): weights are 64-byte aligned by PackedLinear, run-time operands may not be. */
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,18 +25,34 @@ size_t ck_packed_count(int n, int k) {
     return panels * (size_t)k * CK_PANEL_COLUMNS;
 }
 
-void ck_pack_weight(const float *weight, int n, int k, float *packed) {
+void ck_pack_transposed(const float *rows, int ld_rows, int n, int k, float *packed) {
     int panels = (n + CK_PANEL_COLUMNS - 1) / CK_PANEL_COLUMNS;
     for (int p = 0; p < panels; p++) {
         float *panel = packed + (size_t)p * k * CK_PANEL_COLUMNS;
         for (int j = 0; j < CK_PANEL_COLUMNS; j++) {
             int column = p * CK_PANEL_COLUMNS + j;
             if (column < n) {
-                const float *row = weight + (size_t)column * k;
+                const float *row = rows + (size_t)column * ld_rows;
                 for (int i = 0; i < k; i++) panel[(size_t)i * CK_PANEL_COLUMNS + j] = row[i];
             } else {
                 for (int i = 0; i < k; i++) panel[(size_t)i * CK_PANEL_COLUMNS + j] = 0;
             }
+        }
+    }
+}
+
+void ck_pack_weight(const float *weight, int n, int k, float *packed) { ck_pack_transposed(weight, k, n, k, packed); }
+
+void ck_pack_rows(const float *matrix, int ld_matrix, int k, int n, float *packed) {
+    int panels = (n + CK_PANEL_COLUMNS - 1) / CK_PANEL_COLUMNS;
+    for (int p = 0; p < panels; p++) {
+        int column = p * CK_PANEL_COLUMNS;
+        int columns = n - column < CK_PANEL_COLUMNS ? n - column : CK_PANEL_COLUMNS;
+        float *panel = packed + (size_t)p * k * CK_PANEL_COLUMNS;
+        for (int i = 0; i < k; i++) {
+            float *target = panel + (size_t)i * CK_PANEL_COLUMNS;
+            memcpy(target, matrix + (size_t)i * ld_matrix + column, sizeof(float) * columns);
+            if (columns < CK_PANEL_COLUMNS) memset(target + columns, 0, sizeof(float) * (CK_PANEL_COLUMNS - columns));
         }
     }
 }
@@ -85,8 +104,8 @@ CK_INLINE CK_VECTOR void ck_tile(const int rows, const int vectors, const int fe
         }
     }
     for (int i = 0; i < depth; i++) {
-        __m512 b0 = _mm512_load_ps(panel + (size_t)i * CK_PANEL_COLUMNS);
-        __m512 b1 = vectors == 2 ? _mm512_load_ps(panel + (size_t)i * CK_PANEL_COLUMNS + 16) : b0;
+        __m512 b0 = _mm512_loadu_ps(panel + (size_t)i * CK_PANEL_COLUMNS);
+        __m512 b1 = vectors == 2 ? _mm512_loadu_ps(panel + (size_t)i * CK_PANEL_COLUMNS + 16) : b0;
         if (fetch) {
             _mm_prefetch((const char *)(next + (size_t)i * CK_PANEL_COLUMNS), _MM_HINT_T1);
             _mm_prefetch((const char *)(next + (size_t)i * CK_PANEL_COLUMNS + 16), _MM_HINT_T1);

@@ -105,3 +105,43 @@ struct PackedLinearTests {
         #expect(packed[(4 * input + 3) * 32 + 30] == 0)
     }
 }
+
+/// Operands packed at run time (attention's keys and values) against a plain loop.
+@Suite("PackedProduct matches a plain reference loop")
+struct PackedProductTests {
+    @Test(arguments: [(1, 1, 1), (5, 33, 64), (70, 47, 65), (128, 100, 64), (13, 64, 301)])
+    func packedOperandsMatchTheReference(_ shape: (Int, Int, Int)) throws {
+        try #require(PackedLinear.kernelAvailable, "no AVX-512 here: the kernel cannot run")
+        let (rows, columns, depth) = shape
+        var random = TestRandom(UInt64(rows * 7 + columns * 11 + depth))
+        // a (rows, depth) at row stride depth + 3; b once as (columns, depth) rows at stride
+        // depth + 2 (transposed), once as (depth, columns) at stride columns + 5.
+        let lda = depth + 3, ldRows = depth + 2, ldMatrix = columns + 5
+        let a = random.floats(rows * lda), b = random.floats(columns * ldRows)
+        var matrix = [Float](repeating: .nan, count: depth * ldMatrix)
+        for i in 0..<depth { for j in 0..<columns { matrix[i * ldMatrix + j] = b[j * ldRows + i] } }
+        var expected = [Float](repeating: 0, count: rows * columns)
+        for r in 0..<rows {
+            for j in 0..<columns {
+                var total = 0.0
+                for i in 0..<depth { total += Double(a[r * lda + i]) * Double(b[j * ldRows + i]) }
+                expected[r * columns + j] = Float(total)
+            }
+        }
+        let count = PackedProduct.count(columns: columns, depth: depth)
+        var transposed = [Float](repeating: .nan, count: count), plain = [Float](repeating: .nan, count: count)
+        PackedProduct.packTransposed(b, ld: ldRows, columns: columns, depth: depth, into: &transposed)
+        PackedProduct.packRows(matrix, ld: ldMatrix, depth: depth, columns: columns, into: &plain)
+        #expect(transposed == plain)
+        // c at row stride columns + 1: the extra column keeps its sentinel.
+        let ldc = columns + 1
+        var c = [Float](repeating: .nan, count: rows * ldc)
+        PackedProduct.multiply(a, lda: lda, transposed, into: &c, ldc: ldc, rows: rows, columns: columns, depth: depth)
+        var worst: Float = 0
+        for r in 0..<rows {
+            for j in 0..<columns { worst = max(worst, abs(c[r * ldc + j] - expected[r * columns + j])) }
+            #expect(c[r * ldc + columns].isNaN)
+        }
+        #expect(worst < 1e-4, "\(shape): \(worst)")
+    }
+}

@@ -25,6 +25,14 @@ size_t ck_packed_count(int n, int k);
  * packed[(p * k + i) * 32 + j] = weight[(p * 32 + j) * k + i], zero past column n - 1. */
 void ck_pack_weight(const float *weight, int n, int k, float *packed);
 
+/* The same layout from any operand: `rows` (n, k) with row stride ld_rows, each row one column
+ * of the product (ck_pack_weight is this with ld_rows = k) ... */
+void ck_pack_transposed(const float *rows, int ld_rows, int n, int k, float *packed);
+
+/* ... or `matrix` (k, n) with row stride ld_matrix, as it multiplies: packed[(p * k + i) * 32 + j]
+ * = matrix[i * ld_matrix + p * 32 + j], zero past column n - 1. */
+void ck_pack_rows(const float *matrix, int ld_matrix, int k, int n, float *packed);
+
 /* c[r][j] = sum_i a[r][i] * weight[j][i] (+ bias[j]) for rows 0..<m and the columns of panels
  * first_panel..<end_panel (clipped to n). Each element is one fused multiply-add chain over i
  * in increasing order from 0, then the bias added: the result does not depend on how rows or

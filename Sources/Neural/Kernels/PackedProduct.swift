@@ -1,0 +1,36 @@
+import CKernels
+
+/// Matrix products on the AVX-512 kernel of `PackedLinear` for operands packed at run time
+/// (attention's keys and values, packed once per head and used by every block of query rows).
+/// Only where `PackedLinear.kernelAvailable`; callers keep an OpenBLAS path otherwise.
+///
+/// Each element of a product is one fused multiply-add chain over k in increasing order: the
+/// same bits however the rows or columns are shared out.
+public enum PackedProduct {
+    /// Floats of a packed operand with `columns` product columns and depth `depth`.
+    public static func count(columns: Int, depth: Int) -> Int { ck_packed_count(Int32(columns), Int32(depth)) }
+
+    /// Packs `rows` (columns, depth), row stride `ld`, whose row j is column j of the product
+    /// (the keys of Q K^T).
+    // (columns, depth) -> packed (depth, columns)
+    public static func packTransposed(_ rows: UnsafePointer<Float>, ld: Int, columns: Int, depth: Int, into packed: UnsafeMutablePointer<Float>) {
+        ck_pack_transposed(rows, Int32(ld), Int32(columns), Int32(depth), packed)
+    }
+
+    /// Packs `matrix` (depth, columns), row stride `ld`, as it multiplies (the values of P V).
+    // (depth, columns) -> packed (depth, columns)
+    public static func packRows(_ matrix: UnsafePointer<Float>, ld: Int, depth: Int, columns: Int, into packed: UnsafeMutablePointer<Float>) {
+        ck_pack_rows(matrix, Int32(ld), Int32(depth), Int32(columns), packed)
+    }
+
+    /// c = a x packed on the calling thread: `a` (rows, depth) with row stride `lda`, c (rows,
+    /// columns) with row stride `ldc`.
+    // (rows, depth) x (depth, columns) -> (rows, columns)
+    public static func multiply(
+        _ a: UnsafePointer<Float>, lda: Int, _ packed: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>, ldc: Int,
+        rows: Int, columns: Int, depth: Int
+    ) {
+        let panels = (columns + Int(CK_PANEL_COLUMNS) - 1) / Int(CK_PANEL_COLUMNS)
+        ck_gemm_packed(Int32(rows), Int32(columns), Int32(depth), a, Int32(lda), packed, nil, c, Int32(ldc), 0, Int32(panels))
+    }
+}
