@@ -2,14 +2,15 @@
  *
  * Blocking (per call, i.e. per task's share of rows and panels): rows in equal blocks of at
  * most CK_BLOCK_ROWS, the sum over k in blocks of CK_BLOCK_DEPTH. For each (row block, depth
- * block) the rows' values are copied into a buffer at a fixed row stride (CK_BLOCK_DEPTH, so
- * that the kernel addresses every row from one pointer), then each panel of the share is
- * multiplied with every tile of up to CK_TILE_ROWS rows: the panel's depth block (256 x 32
- * floats = 32 KB) stays in the L1 cache while the tiles stream from L2, and the first tile
- * asks for the next panel's block meanwhile (the weights come from memory on every call). A
- * tile keeps its rows x 32 sums in registers (up to 24 of the 32 vector registers) over the
- * depth block; between depth blocks they go through c, which holds them exactly, so blocking
- * does not change any result. */
+ * block) the rows' values are copied into a buffer at a fixed row stride (CK_ROW_STRIDE, so
+ * that the kernel addresses every row of a tile from one pointer), then each panel of the
+ * share is multiplied with every tile of up to CK_TILE_ROWS rows: the panel's depth block
+ * (512 x 32 floats = 64 KB) stays in L1/L2 while the tiles go by, and the first tile asks for
+ * the next panel's block meanwhile (the weights come from memory on every call). A tile keeps
+ * its rows x 32 sums in registers (up to 24 of the 32 vector registers) over the depth block;
+ * between depth blocks they go through c, which holds them exactly, so blocking does not
+ * change any result. Depth blocks of 256 (the panel block in L1) measured 3-5% slower on 1499
+ * rows and the same on 49. */
 
 #include "CKernels.h"
 
@@ -77,7 +78,7 @@ int ck_avx512_available(void) {
 
 #define CK_TILE_ROWS 12
 #define CK_BLOCK_ROWS 480
-#define CK_BLOCK_DEPTH 256
+#define CK_BLOCK_DEPTH 512
 /* Row stride of the copied rows: one cache line more than a depth block, so that the rows of a
  * tile fall in different L1 sets. */
 #define CK_ROW_STRIDE (CK_BLOCK_DEPTH + 16)
@@ -206,6 +207,20 @@ CK_VECTOR void ck_gemm_packed(int m, int n, int k, const float *a, int lda, cons
                 const float *panel = packed + ((size_t)p * k + i0) * CK_PANEL_COLUMNS;
                 const float *next = p + 1 < end_panel ? panel + (size_t)k * CK_PANEL_COLUMNS : NULL;
                 for (int t = 0; t < tiles; t++) {
+                    /* Past the first depth block every tile starts by reading its sums back from c,
+                     * which a large product has pushed out of the caches meanwhile: ask for the
+                     * next tile's (or the next panel's first tile's) while this one computes. */
+                    if (!first) {
+                        int nextTile = t + 1 < tiles ? t + 1 : 0;
+                        int nextColumn = t + 1 < tiles ? column : column + CK_PANEL_COLUMNS;
+                        if (nextColumn < n && (t + 1 < tiles || p + 1 < end_panel)) {
+                            const float *target = c + (size_t)(row0 + starts[nextTile]) * ldc + nextColumn;
+                            for (int r = 0; r < starts[nextTile + 1] - starts[nextTile]; r++) {
+                                _mm_prefetch((const char *)(target + (size_t)r * ldc), _MM_HINT_T0);
+                                _mm_prefetch((const char *)(target + (size_t)r * ldc + 16), _MM_HINT_T0);
+                            }
+                        }
+                    }
                     ck_tile_any(starts[t + 1] - starts[t], vectors, depth, ck_tiles + (size_t)starts[t] * CK_ROW_STRIDE,
                                 panel, t == 0 ? next : NULL, c + (size_t)(row0 + starts[t]) * ldc + column, ldc, first,
                                 last, bias ? bias + column : NULL, mask0, mask1);

@@ -56,11 +56,20 @@ public final class PackedLinear: @unchecked Sendable {
         packed != nil ? ck_packed_count(Int32(output), Int32(input)) * 4 : plain.count * 4
     }
 
-    /// Panels per task when the kernel threads share a product out: enough tasks that a thread
-    /// the system pauses does not hold the other back, few enough that each task's copy of the
-    /// rows (rows x input, made by every task) stays under 2% of its work.
-    static func panelsPerTask(panels: Int, threads: Int) -> Int {
-        max(2, (panels + 4 * threads - 1) / (4 * threads))
+    /// Rows per block of the kernel (CK_BLOCK_ROWS in PackedGemm.c): a task with more rows
+    /// goes through its copy of them block by block anyway.
+    static let blockRows = 480
+
+    /// How the kernel threads share a product out: tasks of (rows, panels), about 4 per thread
+    /// so that a thread the system pauses does not hold the other back. Each task copies its
+    /// rows (rows x input floats) once per call, so tasks first take whole blocks of rows (long
+    /// clips: 1500 frames make 4 blocks) and only then split the panels (short clips).
+    static func taskPlan(rows: Int, panels: Int, threads: Int) -> (rowsPerTask: Int, panelsPerTask: Int) {
+        let wanted = 4 * threads
+        let rowBlocks = (rows + blockRows - 1) / blockRows
+        let rowsPerTask = (rows + rowBlocks - 1) / rowBlocks
+        let panelParts = max(1, min(panels, (wanted + rowBlocks - 1) / rowBlocks))
+        return (rowsPerTask, (panels + panelParts - 1) / panelParts)
     }
 
     /// y = x W^T + b for `rows` rows of x (row stride `input`) into y (row stride `output`), on
@@ -83,13 +92,17 @@ public final class PackedLinear: @unchecked Sendable {
             applyPanels(x, rows: rows, into: y, panels: 0..<panels)
             return
         }
-        let chunk = Self.panelsPerTask(panels: panels, threads: threads)
-        let tasks = (panels + chunk - 1) / chunk
+        let (rowsPerTask, panelsPerTask) = Self.taskPlan(rows: rows, panels: panels, threads: threads)
+        let rowTasks = (rows + rowsPerTask - 1) / rowsPerTask, panelTasks = (panels + panelsPerTask - 1) / panelsPerTask
+        let tasks = rowTasks * panelTasks
         let counter = TaskCounter()
         DispatchQueue.concurrentPerform(iterations: min(threads, tasks)) { _ in
             var task = counter.take()
             while task < tasks {
-                applyPanels(x, rows: rows, into: y, panels: task * chunk..<min(panels, (task + 1) * chunk))
+                let first = task / panelTasks * rowsPerTask, panel = task % panelTasks * panelsPerTask
+                applyPanels(
+                    x + first * input, rows: min(rowsPerTask, rows - first), into: y + first * output,
+                    panels: panel..<min(panels, panel + panelsPerTask))
                 task = counter.take()
             }
         }
