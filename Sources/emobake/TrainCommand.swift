@@ -168,6 +168,10 @@ struct TrainClassifierCommand: ParsableCommand {
             settings.augmentation.minimumCropFrames = Int((minimumCrop * framesPerSecond).rounded())
         }
         let configuration = CompactModelConfiguration(emotions: emotionList, head: settings.loss == .ce ? .softmax : .dirichlet)
+        // The models named on the command line are read first, so that a wrong path fails
+        // before the features are computed.
+        let initial = try initFrom.map { try CompactModel.load(directory: URL(fileURLWithPath: $0)) }
+        let teacherModel = try teacher.map { try CompactModel.load(directory: URL(fileURLWithPath: $0)) }
         let (trainClips, validationClips) = try labelled.load()
         say("data: \(trainClips.count) training clips, \(validationClips.count) validation clips, \(emotionList.count) emotions")
         let extractor = LogMelExtractor(settings: configuration.features)
@@ -187,13 +191,12 @@ struct TrainClassifierCommand: ParsableCommand {
         let description = trainClips.map { "\($0.url.path)|\($0.label)" }.joined(separator: "\n")
         let trainer = ClassifierTrainer(
             configuration: configuration, settings: settings, train: trainBank, validation: validationBank, dataDescription: description)
-        if let initFrom {
-            let initial = try CompactModel.load(directory: URL(fileURLWithPath: initFrom))
+        if let initFrom, let initial {
             try trainer.start(from: initial)
             say("initial weights: \(initFrom) (\(initial.configuration.head == configuration.head ? "with" : "without") its classifier)")
         }
-        if let teacher {
-            try trainer.useTeacher(try CompactModel.load(directory: URL(fileURLWithPath: teacher)))
+        if let teacher, let teacherModel {
+            try trainer.useTeacher(teacherModel)
             say("teacher: \(teacher) (Dirichlet targets are its mixtures)")
         }
         let outputURL = URL(fileURLWithPath: output)

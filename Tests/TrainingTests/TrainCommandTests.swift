@@ -72,6 +72,16 @@ import Testing
         let usage = try TestProcess.emobake(["train", "classifier", "--data", "x", "--loss", "hinge", "-o", "/tmp/unused"])
         #expect(usage.status == 2)
         #expect(usage.standardError.contains("--loss must be dirichlet or ce"))
+        for (arguments, message) in [
+            (["--loss", "ce", "--teacher", "models/ce"], "--teacher applies to --loss dirichlet"),
+            (["--epochs", "5", "--average-epochs", "6"], "--average-epochs must be 0 to --epochs (5)"),
+            (["--emotions", "neutral,joyful"], "joyful is not a canonical emotion name"),
+        ] {
+            let refused = try TestProcess.emobake(["train", "classifier", "--data", "x", "-o", "/tmp/unused"] + arguments)
+            #expect(refused.status == 2 && refused.standardError.contains(message), "\(arguments): \(refused.standardError)")
+        }
+        let badTeacher = try TestProcess.emobake(["train", "classifier", "--data", "x", "--teacher", "/nonexistent/teacher", "-o", "/tmp/unused-model"])
+        #expect(badTeacher.status == 1 && badTeacher.standardError.contains("/nonexistent/teacher"), "\(badTeacher.standardError)")
         let missing = try TestProcess.emobake(["train", "classifier", "--data", "/nonexistent/ravdess", "-o", "/tmp/unused-model"])
         #expect(missing.status == 1)
         #expect(missing.standardError.contains("/nonexistent/ravdess: no such file or folder"))
