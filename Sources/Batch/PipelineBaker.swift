@@ -228,9 +228,10 @@ enum Listener {
         case .sequence:
             self = .sequence(try SequenceModel.load(directory: model.folder), SequencePredictor())
         case .window, .auto:
+            let loaded = try ModelLoader.load(directory: model.folder)
             let predictor = SlidingWindowPredictor(
-                window: project.window ?? SlidingWindowPredictor.defaultWindow, hop: project.hop ?? SlidingWindowPredictor.defaultHop)
-            self = .window(try ModelLoader.load(directory: model.folder), predictor)
+                window: project.window ?? SlidingWindowPredictor.defaultWindow(for: loaded), hop: project.hop ?? SlidingWindowPredictor.defaultHop)
+            self = .window(loaded, predictor)
         }
     }
 

@@ -16,6 +16,13 @@ public protocol EmotionModel: AnyObject {
     /// Models whose head gives logits report softmax(logits) scaled to a fixed
     /// concentration, so that the mixture is their probability vector.
     func alpha(for samples: ArraySlice<Float>) throws -> [Double]
+    /// The sliding-window length (seconds) the model hears best, used when none is given;
+    /// nil for `SlidingWindowPredictor.defaultWindow`.
+    var preferredWindow: Double? { get }
+}
+
+extension EmotionModel {
+    public var preferredWindow: Double? { nil }
 }
 
 /// Errors loading or running models; messages name the model file and the tensor or field.

@@ -17,6 +17,11 @@ public struct SlidingWindowPredictor: Sendable {
     public static let defaultWindow = 1.0
     public static let defaultHop = 0.25
 
+    /// The window to use with a model when none is given: the model's preferred one, else 1 s.
+    public static func defaultWindow(for model: any EmotionModel) -> Double {
+        model.preferredWindow ?? defaultWindow
+    }
+
     public init(window: Double = SlidingWindowPredictor.defaultWindow, hop: Double = SlidingWindowPredictor.defaultHop) {
         self.window = window
         self.hop = hop

@@ -35,8 +35,8 @@ struct PredictCommand: ParsableCommand {
     @Option(help: ArgumentHelp("sequence: a sequence model over the whole clip (the model folder itself or its sequence/ subfolder); window: a Stage 1 model over sliding windows; auto: sequence when the model has one, else window.", valueName: "mode"))
     var mode: String = "auto"
 
-    @Option(help: ArgumentHelp("Window length in seconds.", valueName: "seconds"))
-    var window: Double = SlidingWindowPredictor.defaultWindow
+    @Option(help: ArgumentHelp("Window length in seconds (window mode; default: the model's, 2 s for compact models, else 1 s).", valueName: "seconds"))
+    var window: Double?
 
     @Option(help: ArgumentHelp("Seconds from one window's start to the next.", valueName: "seconds"))
     var hop: Double = SlidingWindowPredictor.defaultHop
@@ -56,7 +56,7 @@ struct PredictCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard window.isFinite, window > 0 else { throw ValidationError("--window must be a positive number of seconds, got \(window)") }
+        if let window, !(window.isFinite && window > 0) { throw ValidationError("--window must be a positive number of seconds, got \(window)") }
         guard hop.isFinite, hop > 0 else { throw ValidationError("--hop must be a positive number of seconds, got \(hop)") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
         guard ListeningMode(rawValue: mode) != nil else { throw ValidationError("--mode must be auto, sequence or window, got \(mode)") }
@@ -86,7 +86,7 @@ struct PredictCommand: ParsableCommand {
             let showProgress = !quiet && !json && isatty(STDERR_FILENO) == 1
             let total = stream.info.duration
             var lastShown = -1.0
-            let track = try SlidingWindowPredictor(window: window, hop: hop).predict(
+            let track = try SlidingWindowPredictor(window: window ?? SlidingWindowPredictor.defaultWindow(for: emotionModel), hop: hop).predict(
                 stream, model: emotionModel, source: audioURL.lastPathComponent,
                 progress: showProgress
                     ? { heard in

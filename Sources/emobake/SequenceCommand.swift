@@ -17,8 +17,8 @@ struct SequenceModelOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("sequence (the sequence model: the folder itself or its sequence/ subfolder) or window (a Stage 1 model over sliding windows).", valueName: "mode"))
     var mode: String = "sequence"
 
-    @Option(name: .long, help: ArgumentHelp("Window length in seconds (window mode).", valueName: "seconds"))
-    var window: Double = SlidingWindowPredictor.defaultWindow
+    @Option(name: .long, help: ArgumentHelp("Window length in seconds (window mode; default: the model's, 2 s for compact models, else 1 s).", valueName: "seconds"))
+    var window: Double?
 
     @Option(name: .long, help: ArgumentHelp("Seconds between window starts (window mode).", valueName: "seconds"))
     var hop: Double = SlidingWindowPredictor.defaultHop
@@ -31,7 +31,7 @@ struct SequenceModelOptions: ParsableArguments {
 
     func validate() throws {
         guard mode == "window" || mode == "sequence" else { throw ValidationError("--mode must be sequence or window, got \(mode)") }
-        guard window.isFinite, window > 0 else { throw ValidationError("--window must be a positive number of seconds, got \(window)") }
+        if let window, !(window.isFinite && window > 0) { throw ValidationError("--window must be a positive number of seconds, got \(window)") }
         guard hop.isFinite, hop > 0 else { throw ValidationError("--hop must be a positive number of seconds, got \(hop)") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1, got \(jobs)") }
     }
@@ -51,7 +51,7 @@ struct SequenceModelOptions: ParsableArguments {
             }
         }
         let emotionModel = try SequenceCommandSupport.loadWindowModel(directory)
-        let sliding = SlidingWindowPredictor(window: window, hop: hop)
+        let sliding = SlidingWindowPredictor(window: window ?? SlidingWindowPredictor.defaultWindow(for: emotionModel), hop: hop)
         return SequenceCommandSupport.Predictor(identifier: emotionModel.identifier) { audio, source in
             try sliding.predict(audio, model: emotionModel, source: source)
         }

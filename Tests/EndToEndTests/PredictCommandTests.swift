@@ -58,6 +58,20 @@ struct PredictCommandTests {
         #expect(try mode(["--model", model, "--mode", "auto"]) == "window")
     }
 
+    @Test func compactModelsHearTwoSecondWindowsUnlessToldOtherwise() throws {
+        // The shipped default's Stage 1 model is a compact model: 2 s windows by default.
+        let input = try audio("compact.wav", seconds: 3.0)
+        func times(_ arguments: [String]) throws -> [Double]? {
+            let output = folder.appendingPathComponent("compact.json").path
+            let result = try TestProcess.emobake(["predict", input, "--mode", "window", "-o", output, "--quiet"] + arguments)
+            #expect(result.status == 0, "\(result.standardError)")
+            let track = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output))) as? [String: Any]
+            return track?["times"] as? [Double]
+        }
+        #expect(try times([]) == [1, 1.25, 1.5, 1.75, 2])
+        #expect(try times(["--window", "1", "--hop", "0.5"]) == [0.5, 1, 1.5, 2, 2.5])
+    }
+
     @Test func aShortClipIsOneFrameAndCSVWorks() throws {
         let input = try audio("short.wav", seconds: 0.6)
         let output = folder.appendingPathComponent("short.csv").path
