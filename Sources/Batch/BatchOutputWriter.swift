@@ -45,7 +45,7 @@ struct BatchOutputWriter {
                     audioLink: line.audio.map { $0.hasPrefix("/") ? "file://" + $0 : joinPath(manifest.scriptFolder, $0) })
             }
             let title = "EmoBake report: \(manifest.scriptName)"
-            try AtomicFile.write(ReportHTML.render(title: title, rows: rows, generator: generator), to: try output.file(prefix + "report.html"))
+            try AtomicFile.write(ReportHTML.render(title: title, rows: rows, generator: generator, model: manifest.model), to: try output.file(prefix + "report.html"))
         }
         try AtomicFile.write(try timings.jsonData(), to: try output.file(prefix + Manifest.timingsFile))
         try AtomicFile.write(try manifest.jsonData(), to: try output.file(prefix + "manifest.json"))

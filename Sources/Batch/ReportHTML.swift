@@ -25,10 +25,12 @@ public enum ReportHTML {
         public var audioLink: String?
     }
 
-    public static func render(title: String, rows: [Row], generator: String) -> Data {
+    /// - model: the model that heard the audio lines (named in the summary), nil when none did.
+    public static func render(title: String, rows: [Row], generator: String, model: ModelDescription? = nil) -> Data {
         let failed = rows.filter { $0.line.status == .failed }.count
         var emotionNames: [String] = []
         for row in rows { for name in row.track?.emotions ?? [] where !emotionNames.contains(name) { emotionNames.append(name) } }
+        let modelText = model.map { "; audio heard by \(escape($0.identifier))" + ($0.mode.map { " (\(escape($0)))" } ?? "") } ?? ""
         var html = """
             <!DOCTYPE html>
             <html lang="en">
@@ -48,7 +50,7 @@ public enum ReportHTML {
             </head>
             <body>
             <h1>\(escape(title))</h1>
-            <p id="summary">\(rows.count) lines: \(rows.count - failed) ok, \(failed) failed. \(escape(generator)).</p>
+            <p id="summary">\(rows.count) lines: \(rows.count - failed) ok, \(failed) failed. \(escape(generator))\(modelText).</p>
             <p><input id="filter" type="search" placeholder="filter by id, character, text, emotion"> <label><input id="failedOnly" type="checkbox"> failed only</label></p>
             <p class="legend">
             """

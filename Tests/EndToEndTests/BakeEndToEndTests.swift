@@ -254,6 +254,8 @@ struct BakeEndToEndTests {
         let manifest = try String(contentsOf: output.appendingPathComponent("manifest.json"), encoding: .utf8)
         #expect(manifest.contains("\"identifier\": \"emobake-sequence-dpo-v1\""), "\(manifest.prefix(600))")
         #expect(manifest.contains("\"mode\": \"sequence\""))
+        let html = try String(contentsOf: output.appendingPathComponent("report.html"), encoding: .utf8)
+        #expect(html.contains("audio heard by emobake-sequence-dpo-v1 (sequence)"))
     }
 
     /// The project's mode picks how lines are heard; changing it re-bakes them.
