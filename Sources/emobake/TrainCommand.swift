@@ -84,6 +84,9 @@ struct TrainClassifierCommand: ParsableCommand {
     @Option(name: .long, help: "Dirichlet loss: NLL targets are this compact model's mixtures on the same crops (distillation, e.g. from the --init-from CE model) instead of one-hot labels.")
     var teacher: String?
 
+    @Option(name: .long, help: "The model's identifier, written into tracks and bake manifests (default: emobake-compact-v1).")
+    var identifier: String = "emobake-compact-v1"
+
     @Option(name: .long, help: "Average the weights of the last N epochs into the saved model (0: keep the last epoch's).")
     var averageEpochs: Int = 0
 
@@ -123,6 +126,9 @@ struct TrainClassifierCommand: ParsableCommand {
         if averageEpochs < 0 || averageEpochs > epochs { throw ValidationError("--average-epochs must be 0 to --epochs (\(epochs))") }
         if teacher != nil && loss != "dirichlet" { throw ValidationError("--teacher applies to --loss dirichlet") }
         if jobs < 1 || jobs > 64 { throw ValidationError("--jobs must be 1 to 64") }
+        guard !identifier.isEmpty, identifier.count <= 100, identifier.unicodeScalars.allSatisfy({ $0.value > 32 && $0.value != 127 && $0 != "\"" }) else {
+            throw ValidationError("--identifier must be 1-100 characters without spaces, quotes or control characters")
+        }
     }
 
     func run() throws {
@@ -224,7 +230,7 @@ struct TrainClassifierCommand: ParsableCommand {
             say(line)
             try trainer.saveCheckpoint(to: checkpointURL)
         }
-        let model = trainer.model()
+        let model = trainer.model(identifier: identifier)
         try model.write(to: outputURL, metadata: ["trained_epochs": String(trainer.completedEpochs)])
         let final = trainer.validate()
         let summary = summaryJSON(trainer: trainer, settings: settings, trainCount: trainClips.count, validationCount: validationClips.count, final: final)

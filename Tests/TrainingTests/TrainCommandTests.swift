@@ -30,7 +30,7 @@ import Testing
         let train = try TestProcess.emobake([
             "train", "classifier", "--data", data.appendingPathComponent("labels.csv").path, "--loss", "dirichlet",
             "--emotions", "neutral,happy,angry", "--validation-speakers", "s3", "--epochs", "2", "--batch-size", "3", "-o", model.path,
-            "--json", "-j", "1",
+            "--json", "-j", "1", "--identifier", "studio-test-7",
         ])
         #expect(train.status == 0, "\(train.standardError)")
         let summary = try JSONCodec.parse(Data(train.standardOutput.utf8), source: "stdout")
@@ -55,14 +55,14 @@ import Testing
         let track = data.appendingPathComponent("track.json")
         let predict = try TestProcess.emobake(["predict", data.appendingPathComponent("happy-1.wav").path, "--model", model.path, "-o", track.path])
         #expect(predict.status == 0, "\(predict.standardError)")
-        #expect(FileManager.default.fileExists(atPath: track.path))
+        #expect(try String(contentsOf: track, encoding: .utf8).contains("\"studio-test-7\""), "the track names the model")
 
         // Resuming a finished run trains nothing more and writes the same model.
         let before = try Data(contentsOf: model.appendingPathComponent("model.safetensors"))
         let resumed = try TestProcess.emobake([
             "train", "classifier", "--data", data.appendingPathComponent("labels.csv").path, "--loss", "dirichlet",
             "--emotions", "neutral,happy,angry", "--validation-speakers", "s3", "--epochs", "2", "--batch-size", "3", "-o", model.path,
-            "--resume", "--quiet", "-j", "1",
+            "--resume", "--quiet", "-j", "1", "--identifier", "studio-test-7",
         ])
         #expect(resumed.status == 0, "\(resumed.standardError)")
         #expect(try Data(contentsOf: model.appendingPathComponent("model.safetensors")) == before)
@@ -76,6 +76,7 @@ import Testing
             (["--loss", "ce", "--teacher", "models/ce"], "--teacher applies to --loss dirichlet"),
             (["--epochs", "5", "--average-epochs", "6"], "--average-epochs must be 0 to --epochs (5)"),
             (["--emotions", "neutral,joyful"], "joyful is not a canonical emotion name"),
+            (["--identifier", "my model"], "--identifier must be 1-100 characters"),
         ] {
             let refused = try TestProcess.emobake(["train", "classifier", "--data", "x", "-o", "/tmp/unused"] + arguments)
             #expect(refused.status == 2 && refused.standardError.contains(message), "\(arguments): \(refused.standardError)")
