@@ -47,6 +47,16 @@ import Testing
         return FeatureBank.build(audio: audio, extractor: LogMelExtractor(settings: configuration.features), speeds: speeds)
     }
 
+    /// A cross-entropy (softmax head) trainer after `epochs` epochs on `bank`.
+    static func trainedCE(_ bank: FeatureBank, epochs: Int) -> ClassifierTrainer {
+        var configuration = Self.configuration
+        configuration.head = .softmax
+        let trainer = ClassifierTrainer(
+            configuration: configuration, settings: settings(.ce, epochs: epochs), train: bank, validation: nil, dataDescription: "s")
+        for _ in 0..<epochs { trainer.runEpoch() }
+        return trainer
+    }
+
     static func settings(_ loss: ClassifierTrainingSettings.Loss, epochs: Int) -> ClassifierTrainingSettings {
         var settings = ClassifierTrainingSettings()
         settings.loss = loss
@@ -188,12 +198,7 @@ import Testing
 
     @Test func aDirichletHeadOnFixedFeaturesLeavesTheConvolutionsAlone() throws {
         let bank = Self.bank(clipsPerClass: 3)
-        var ceConfiguration = Self.configuration
-        ceConfiguration.head = .softmax
-        let base = ClassifierTrainer(
-            configuration: ceConfiguration, settings: Self.settings(.ce, epochs: 2), train: bank, validation: nil, dataDescription: "s")
-        base.runEpoch()
-        base.runEpoch()
+        let base = Self.trainedCE(bank, epochs: 2)
         var settings = Self.settings(.dirichlet, epochs: 2)
         settings.trainHeadOnly = true
         let head = ClassifierTrainer(configuration: Self.configuration, settings: settings, train: bank, validation: nil, dataDescription: "s")
@@ -299,11 +304,7 @@ import Testing
 @Suite struct TeacherTargetTests {
     @Test func theNLLTargetsAreTheTeachersSmoothedMixtures() throws {
         let bank = TrainerTests.bank(clipsPerClass: 4)
-        var ceConfiguration = TrainerTests.configuration
-        ceConfiguration.head = .softmax
-        let base = ClassifierTrainer(
-            configuration: ceConfiguration, settings: TrainerTests.settings(.ce, epochs: 12), train: bank, validation: nil, dataDescription: "s")
-        for _ in 0..<12 { base.runEpoch() }
+        let base = TrainerTests.trainedCE(bank, epochs: 12)
         var settings = TrainerTests.settings(.dirichlet, epochs: 6)
         settings.teacherModel = "ce"
         let student = ClassifierTrainer(configuration: TrainerTests.configuration, settings: settings, train: bank, validation: nil, dataDescription: "s")
