@@ -67,19 +67,19 @@ struct PredictCommand: ParsableCommand {
     }
 
     func run() throws {
-        if mode == "sequence" { return try runSequence() }
-        if mode == "auto" {
-            let directory: URL
-            do { directory = try resolveModel() } catch {
-                printError(oneLineMessage(error))
-                throw ExitCode(1)
-            }
-            if ListeningMode.sequenceModelFolder(in: directory) != nil { return try runSequence() }
+        // The folder to load and how to hear it (auto: the sequence model when there is one).
+        let folder: URL
+        let heard: ListeningMode
+        do {
+            (folder, heard) = try ListeningMode(rawValue: mode)!.resolve(try resolveModel())
+        } catch {
+            printError(oneLineMessage(error))
+            throw ExitCode(1)
         }
+        if heard == .sequence { return try runSequence(folder) }
         do {
             RuntimeThreads.configure(jobs)
-            let modelDirectory = try resolveModel()
-            let emotionModel = try ModelLoader.load(directory: modelDirectory)
+            let emotionModel = try ModelLoader.load(directory: folder)
             let audioURL = URL(fileURLWithPath: audio)
             let stream = try AudioStream(url: audioURL, sampleRate: emotionModel.sampleRate)
             // A progress line on a terminal only (redirected output stays plain).

@@ -9,10 +9,10 @@ import Recognition
 /// `emobake predict --mode sequence`: the sequence model over the whole clip, in seamless
 /// chunks (the file is decoded twice, block by block: memory stays flat whatever its length).
 extension PredictCommand {
-    func runSequence() throws {
+    /// - directory: the sequence model's folder, as `ListeningMode.resolve` found it.
+    func runSequence(_ directory: URL) throws {
         do {
             RuntimeThreads.configure(jobs)
-            let directory = try SequenceCommandSupport.sequenceModelDirectory(try resolveModel())
             let model = try SequenceModel.load(directory: directory)
             let audioURL = URL(fileURLWithPath: audio)
             let track = try SequencePredictor().predict(url: audioURL, model: model, source: audioURL.lastPathComponent)
