@@ -86,11 +86,62 @@ int ck_avx512_available(void) {
 #define CK_VECTOR __attribute__((target("avx512f,fma")))
 #define CK_INLINE static inline __attribute__((always_inline))
 
+/* GELU on 16 lanes, the same operations in the same order as FastMath.gelu/erf/exp in Swift
+ * (each product and sum rounded where Swift rounds it, fused multiply-adds only where Swift's
+ * exp uses addingProduct), so the results are the same bit for bit (checked in the tests):
+ * x * (1 + erf(x / sqrt 2)) / 2, erf by Abramowitz & Stegun 7.1.26, e^x by a Cody-Waite
+ * split and a degree-7 Taylor polynomial. */
+CK_INLINE CK_VECTOR __m512 ck_exp16(__m512 x) {
+    __m512 clamped = _mm512_min_ps(_mm512_max_ps(x, _mm512_set1_ps(-87.0f)), _mm512_set1_ps(88.0f));
+    __m512 shifted = _mm512_add_ps(_mm512_mul_ps(clamped, _mm512_set1_ps(1.44269504f)), _mm512_set1_ps(12582912.0f));
+    __m512 n = _mm512_sub_ps(shifted, _mm512_set1_ps(12582912.0f));
+    __m512 r = _mm512_sub_ps(clamped, _mm512_mul_ps(n, _mm512_set1_ps(0.693359375f)));
+    r = _mm512_add_ps(r, _mm512_mul_ps(n, _mm512_set1_ps(2.1219444e-4f)));
+    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    __m512i integer = _mm512_sub_epi32(_mm512_castps_si512(shifted), _mm512_set1_epi32(0x4B400000));
+    __m512 scale = _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(integer, _mm512_set1_epi32(127)), 23));
+    return _mm512_mul_ps(p, scale);
+}
+
+CK_INLINE CK_VECTOR __m512 ck_gelu16(__m512 x) {
+    __m512 u = _mm512_mul_ps(x, _mm512_set1_ps(0.7071067811865476f));
+    __m512 magnitude = _mm512_min_ps(_mm512_abs_ps(u), _mm512_set1_ps(10.0f));
+    __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_add_ps(_mm512_set1_ps(1.0f), _mm512_mul_ps(_mm512_set1_ps(0.3275911f), magnitude)));
+    __m512 poly = _mm512_set1_ps(1.061405429f);
+    poly = _mm512_sub_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(1.453152027f));
+    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(1.421413741f));
+    poly = _mm512_sub_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(0.284496736f));
+    poly = _mm512_add_ps(_mm512_mul_ps(poly, t), _mm512_set1_ps(0.254829592f));
+    poly = _mm512_mul_ps(poly, t);
+    __m512 negative = _mm512_mul_ps(_mm512_sub_ps(_mm512_setzero_ps(), magnitude), magnitude);
+    __m512 value = _mm512_sub_ps(_mm512_set1_ps(1.0f), _mm512_mul_ps(poly, ck_exp16(negative)));
+    __mmask16 below = _mm512_cmp_ps_mask(u, _mm512_setzero_ps(), _CMP_LT_OQ);
+    value = _mm512_mask_sub_ps(value, below, _mm512_setzero_ps(), value);
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), _mm512_add_ps(_mm512_set1_ps(1.0f), value));
+}
+
+CK_VECTOR void ck_gelu(float *data, size_t count) {
+    size_t i = 0;
+    for (; i + 16 <= count; i += 16) _mm512_storeu_ps(data + i, ck_gelu16(_mm512_loadu_ps(data + i)));
+    if (i < count) {
+        __mmask16 mask = (__mmask16)((1u << (count - i)) - 1);
+        _mm512_mask_storeu_ps(data + i, mask, ck_gelu16(_mm512_maskz_loadu_ps(mask, data + i)));
+    }
+}
+
 /* One tile: rows x (16 * vectors) sums over `depth` values of i. `tile` holds the rows at a
  * stride of CK_BLOCK_DEPTH floats (so each row's address is an immediate offset from one
- * pointer), `panel` is [i][32]. first: start the sums from 0 (else from c); last: add the bias.
+ * pointer), `panel` is [i][32]. first: start the sums from 0 (else from c); last: add the bias
+ * (and with `gelu`, apply GELU to the finished sums before they are stored).
  * prefetch (when `fetch`): the next panel's block, asked into L2 while this one computes. */
-CK_INLINE CK_VECTOR void ck_tile(const int rows, const int vectors, const int fetch, int depth, const float *restrict tile,
+CK_INLINE CK_VECTOR void ck_tile(const int rows, const int vectors, const int fetch, const int gelu, int depth, const float *restrict tile,
                                  const float *restrict panel, const float *next, float *c, int ldc, int first, int last,
                                  const float *bias, __mmask16 mask0, __mmask16 mask1) {
     __m512 sum0[CK_TILE_ROWS], sum1[CK_TILE_ROWS];
@@ -130,6 +181,10 @@ CK_INLINE CK_VECTOR void ck_tile(const int rows, const int vectors, const int fe
             v0 = _mm512_add_ps(v0, bias0);
             if (vectors == 2) v1 = _mm512_add_ps(v1, bias1);
         }
+        if (gelu && last) {
+            v0 = ck_gelu16(v0);
+            if (vectors == 2) v1 = ck_gelu16(v1);
+        }
         _mm512_mask_storeu_ps(c + (size_t)r * ldc, mask0, v0);
         if (vectors == 2) _mm512_mask_storeu_ps(c + (size_t)r * ldc + 16, mask1, v1);
     }
@@ -138,22 +193,30 @@ CK_INLINE CK_VECTOR void ck_tile(const int rows, const int vectors, const int fe
 #define CK_TILE_CASE(R)                                                                                      \
     case R:                                                                                                  \
         if (vectors == 2 && next)                                                                            \
-            ck_tile(R, 2, 1, depth, tile, panel, next, c, ldc, first, last, bias, mask0, mask1);             \
+            ck_tile(R, 2, 1, GELU, depth, tile, panel, next, c, ldc, first, last, bias, mask0, mask1);       \
         else if (vectors == 2)                                                                               \
-            ck_tile(R, 2, 0, depth, tile, panel, next, c, ldc, first, last, bias, mask0, mask1);             \
+            ck_tile(R, 2, 0, GELU, depth, tile, panel, next, c, ldc, first, last, bias, mask0, mask1);       \
         else                                                                                                 \
-            ck_tile(R, 1, 0, depth, tile, panel, next, c, ldc, first, last, bias, mask0, mask1);             \
+            ck_tile(R, 1, 0, GELU, depth, tile, panel, next, c, ldc, first, last, bias, mask0, mask1);       \
         break;
 
-static CK_VECTOR void ck_tile_any(int rows, int vectors, int depth, const float *restrict tile,
-                                  const float *restrict panel, const float *next, float *c, int ldc, int first,
-                                  int last, const float *bias, __mmask16 mask0, __mmask16 mask1) {
-    switch (rows) {
-        CK_TILE_CASE(1) CK_TILE_CASE(2) CK_TILE_CASE(3) CK_TILE_CASE(4) CK_TILE_CASE(5) CK_TILE_CASE(6)
-        CK_TILE_CASE(7) CK_TILE_CASE(8) CK_TILE_CASE(9) CK_TILE_CASE(10) CK_TILE_CASE(11) CK_TILE_CASE(12)
-        default: break;
+#define CK_TILE_ANY(NAME)                                                                                    \
+    static CK_VECTOR void NAME(int rows, int vectors, int depth, const float *restrict tile,                 \
+                               const float *restrict panel, const float *next, float *c, int ldc, int first,  \
+                               int last, const float *bias, __mmask16 mask0, __mmask16 mask1) {              \
+        switch (rows) {                                                                                      \
+            CK_TILE_CASE(1) CK_TILE_CASE(2) CK_TILE_CASE(3) CK_TILE_CASE(4) CK_TILE_CASE(5) CK_TILE_CASE(6)  \
+            CK_TILE_CASE(7) CK_TILE_CASE(8) CK_TILE_CASE(9) CK_TILE_CASE(10) CK_TILE_CASE(11) CK_TILE_CASE(12) \
+            default: break;                                                                                  \
+        }                                                                                                    \
     }
-}
+
+#define GELU 0
+CK_TILE_ANY(ck_tile_any)
+#undef GELU
+#define GELU 1
+CK_TILE_ANY(ck_tile_any_gelu)
+#undef GELU
 
 /* Each thread's copy of the rows being multiplied (CK_BLOCK_ROWS x CK_BLOCK_DEPTH floats),
  * allocated on first use and kept for the thread's life. */
@@ -171,16 +234,21 @@ static void ck_split(int count, int parts, int *starts) {
 }
 
 CK_VECTOR void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                              float *c, int ldc, int first_panel, int end_panel) {
+                              float *c, int ldc, int first_panel, int end_panel, int activation) {
     int panels = (n + CK_PANEL_COLUMNS - 1) / CK_PANEL_COLUMNS;
     if (end_panel > panels) end_panel = panels;
     if (m <= 0 || n <= 0 || first_panel >= end_panel) return;
     if (k <= 0) {
-        for (int r = 0; r < m; r++)
-            for (int j = first_panel * CK_PANEL_COLUMNS; j < n && j < end_panel * CK_PANEL_COLUMNS; j++)
-                c[(size_t)r * ldc + j] = bias ? 0.0f + bias[j] : 0.0f;
+        for (int r = 0; r < m; r++) {
+            int start = first_panel * CK_PANEL_COLUMNS;
+            int end = n < end_panel * CK_PANEL_COLUMNS ? n : end_panel * CK_PANEL_COLUMNS;
+            for (int j = start; j < end; j++) c[(size_t)r * ldc + j] = bias ? 0.0f + bias[j] : 0.0f;
+            if (activation == CK_ACTIVATION_GELU) ck_gelu(c + (size_t)r * ldc + start, (size_t)(end - start));
+        }
         return;
     }
+    void (*tile_function)(int, int, int, const float *restrict, const float *restrict, const float *, float *, int, int, int,
+                          const float *, __mmask16, __mmask16) = activation == CK_ACTIVATION_GELU ? ck_tile_any_gelu : ck_tile_any;
     if (!ck_tiles) {
         ck_tiles = aligned_alloc(64, sizeof(float) * CK_BLOCK_ROWS * CK_ROW_STRIDE);
         if (!ck_tiles) abort();
@@ -221,7 +289,7 @@ CK_VECTOR void ck_gemm_packed(int m, int n, int k, const float *a, int lda, cons
                             }
                         }
                     }
-                    ck_tile_any(starts[t + 1] - starts[t], vectors, depth, ck_tiles + (size_t)starts[t] * CK_ROW_STRIDE,
+                    tile_function(starts[t + 1] - starts[t], vectors, depth, ck_tiles + (size_t)starts[t] * CK_ROW_STRIDE,
                                 panel, t == 0 ? next : NULL, c + (size_t)(row0 + starts[t]) * ldc + column, ldc, first,
                                 last, bias ? bias + column : NULL, mask0, mask1);
                 }
@@ -236,9 +304,14 @@ CK_VECTOR void ck_gemm_packed(int m, int n, int k, const float *a, int lda, cons
 int ck_avx512_available(void) { return 0; }
 
 void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                    float *c, int ldc, int first_panel, int end_panel) {
+                    float *c, int ldc, int first_panel, int end_panel, int activation) {
     (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)c; (void)ldc;
-    (void)first_panel; (void)end_panel;
+    (void)first_panel; (void)end_panel; (void)activation;
+    abort();
+}
+
+void ck_gelu(float *data, size_t count) {
+    (void)data; (void)count;
     abort();
 }
 

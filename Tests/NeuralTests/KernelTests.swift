@@ -145,23 +145,35 @@ struct KernelTests {
 
     // (frames, in, out, kernel, stride, bias): the waveform layer (one channel), overlapping
     // and non-overlapping strides, kernels 1 to 10 (taps grouped by stride: 3 = 2 + 1,
-    // 5 = 3 + 2, 7 = 2 + 2 + 2 + 1; stride 3 > kernel 2).
+    // 5 = 3 + 2, 7 = 2 + 2 + 2 + 1 on OpenBLAS; stride 3 > kernel 2), and one product large
+    // enough to be shared out over the kernel threads (400 x 70 x 120, a partial panel).
     @Test(arguments: [
         (101, 1, 12, 10, 5, false), (57, 1, 3, 4, 4, true), (33, 12, 12, 3, 2, true), (40, 7, 5, 2, 2, false),
         (19, 3, 9, 1, 1, true), (64, 31, 17, 5, 3, true), (50, 8, 6, 7, 2, true), (30, 5, 4, 2, 3, false),
+        (801, 40, 70, 3, 2, true),
     ])
     func stridedConvolution(_ c: (Int, Int, Int, Int, Int, Bool)) {
         let (frames, input, out, kernel, stride, hasBias) = c
         var random = TestRandom(UInt64(frames * input))
         let x = random.floats(frames * input), weight = random.floats(out * input * kernel), bias = hasBias ? random.floats(out) : nil
-        let weights = ConvolutionWeights(pytorch: weight, outputChannels: out, inputChannels: input, kernel: kernel, stride: stride, bias: bias)
-        let outFrames = weights.outputFrames(forInput: frames)
-        #expect(outFrames == (frames - kernel) / stride + 1)
-        var y = [Float](repeating: .nan, count: outFrames * out)
-        var scratch = [Float](repeating: 0, count: max(1, weights.scratchCount(forInput: frames)))
-        convolve(x, frames: frames, weights: weights, into: &y, scratch: &scratch)
         let expected = referenceConvolution(x, frames: frames, input: input, weight: weight, bias: bias, out: out, kernel: kernel, stride: stride)
-        #expect(maxAbsDifference(y, expected) < 1e-5)
+        // Both products: the packed kernel reading overlapping rows in place (where the CPU has
+        // AVX-512) and OpenBLAS by groups of taps.
+        for useKernel in PackedLinear.kernelAvailable ? [true, false] : [false] {
+            let weights = ConvolutionWeights(
+                pytorch: weight, outputChannels: out, inputChannels: input, kernel: kernel, stride: stride, bias: bias, useKernel: useKernel)
+            #expect(weights.linear.usesKernel == useKernel)
+            let outFrames = weights.outputFrames(forInput: frames)
+            #expect(outFrames == (frames - kernel) / stride + 1)
+            var y = [Float](repeating: .nan, count: outFrames * out)
+            var scratch = [Float](repeating: 0, count: max(1, weights.scratchCount(forInput: frames)))
+            convolve(x, frames: frames, weights: weights, into: &y, scratch: &scratch)
+            #expect(maxAbsDifference(y, expected) < 1e-5, "useKernel \(useKernel)")
+            // GELU applied by the product (fused on the kernel): the same bits as afterwards.
+            var activated = [Float](repeating: .nan, count: y.count)
+            convolve(x, frames: frames, weights: weights, into: &activated, scratch: &scratch, activation: .gelu)
+            #expect(activated == y.map(FastMath.gelu), "useKernel \(useKernel)")
+        }
     }
 
     // (frames, channels, groups, kernel): even kernels pad one frame more on the left side's mirror.

@@ -75,6 +75,41 @@ struct PackedLinearTests {
         }
     }
 
+    /// GELU fused into the kernel's last step gives the same bits as the product followed by
+    /// `FastMath.gelu` on every element, on 1 and 2 threads (a depth over two 512-deep blocks,
+    /// a partial panel), and the OpenBLAS path applies the same GELU after its product.
+    @Test(arguments: [(61, 77, 1100), (3, 40, 9), (130, 300, 768)])
+    func fusedGeluIsTheProductThenGelu(_ shape: (Int, Int, Int)) {
+        let (rows, output, input) = shape
+        var random = TestRandom(UInt64(7 * rows + output + input))
+        let weight = random.floats(output * input, scale: 0.1), bias = random.floats(output), x = random.floats(rows * input)
+        for useKernel in Self.paths {
+            let layer = PackedLinear(weight: weight, bias: bias, output: output, input: input, useKernel: useKernel)
+            var plain = [Float](repeating: 0, count: rows * output)
+            layer.apply(x, rows: rows, into: &plain, threads: 1)
+            let expected = plain.map(FastMath.gelu)
+            #expect(expected.contains { $0 < 0 } && expected.contains { $0 > 0.5 })
+            for threads in [1, 2] {
+                var fused = [Float](repeating: .nan, count: rows * output)
+                layer.apply(x, rows: rows, into: &fused, activation: .gelu, threads: threads)
+                #expect(fused == expected, "kernel \(useKernel) \(shape) on \(threads) threads")
+            }
+        }
+    }
+
+    /// The AVX-512 GELU (`geluInPlace` where the CPU has it) against `FastMath.gelu`, bit for
+    /// bit, from -12 to 12 and at the clamps, in lengths that leave a tail of 1 to 15 lanes.
+    @Test func wideGeluIsFastMathGelu() {
+        var values: [Float] = stride(from: Float(-12), through: 12, by: 0.000_73).map { $0 }
+        values += [0, -0, 1e-30, -1e-30, 100, -100, 3.4e38, -3.4e38, .leastNonzeroMagnitude]
+        for length in [values.count, 17, 31, 1] {
+            var data = Array(values.prefix(length))
+            geluInPlace(&data, count: data.count)
+            let expected = values.prefix(length).map(FastMath.gelu)
+            #expect(data == expected, "length \(length)")
+        }
+    }
+
     /// The kernel on any share of rows and panels gives the same bits as on the whole product
     /// (what lets the threads share it out freely), and leaves other columns alone.
     @Test func anyShareGivesTheSameBits() throws {
@@ -85,14 +120,14 @@ struct PackedLinearTests {
         let layer = PackedLinear(weight: weight, bias: bias, output: output, input: input, useKernel: true)
         #expect(layer.panelCount == 5)
         var whole = [Float](repeating: 0, count: rows * output)
-        layer.applyPanels(x, rows: rows, into: &whole, panels: 0..<5)
+        layer.applyPanels(x, lda: input, rows: rows, into: &whole, panels: 0..<5)
         var pieces = [Float](repeating: .nan, count: rows * output)
         // Rows 0..<20 and 20..<37, panels {0, 1}, {2}, {3, 4}: each piece written separately.
         x.withUnsafeBufferPointer { x in
             pieces.withUnsafeMutableBufferPointer { y in
                 for (first, count) in [(0, 20), (20, 17)] {
                     for panels in [0..<2, 2..<3, 3..<5] {
-                        layer.applyPanels(x.baseAddress! + first * input, rows: count, into: y.baseAddress! + first * output, panels: panels)
+                        layer.applyPanels(x.baseAddress! + first * input, lda: input, rows: count, into: y.baseAddress! + first * output, panels: panels)
                     }
                 }
             }

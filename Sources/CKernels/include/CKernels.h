@@ -33,13 +33,22 @@ void ck_pack_transposed(const float *rows, int ld_rows, int n, int k, float *pac
  * = matrix[i * ld_matrix + p * 32 + j], zero past column n - 1. */
 void ck_pack_rows(const float *matrix, int ld_matrix, int k, int n, float *packed);
 
-/* c[r][j] = sum_i a[r][i] * weight[j][i] (+ bias[j]) for rows 0..<m and the columns of panels
- * first_panel..<end_panel (clipped to n). Each element is one fused multiply-add chain over i
- * in increasing order from 0, then the bias added: the result does not depend on how rows or
- * panels are shared out. a is (m, k) with row stride lda; c has row stride ldc; bias may be
+/* What ck_gemm_packed applies to each finished element: nothing, or GELU (as ck_gelu). */
+#define CK_ACTIVATION_NONE 0
+#define CK_ACTIVATION_GELU 1
+
+/* c[r][j] = act(sum_i a[r][i] * weight[j][i] (+ bias[j])) for rows 0..<m and the columns of
+ * panels first_panel..<end_panel (clipped to n). Each element is one fused multiply-add chain
+ * over i in increasing order from 0, then the bias added, then the activation: the result does
+ * not depend on how rows or panels are shared out. a is (m, k) with row stride lda (rows may
+ * overlap: lda < k reads a convolution's patches in place); c has row stride ldc; bias may be
  * NULL. Needs ck_avx512_available(). */
 void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                    float *c, int ldc, int first_panel, int end_panel);
+                    float *c, int ldc, int first_panel, int end_panel, int activation);
+
+/* GELU in place on 16 lanes at a time, bit for bit the same as FastMath.gelu in Swift.
+ * Needs ck_avx512_available(). */
+void ck_gelu(float *data, size_t count);
 
 #ifdef __cplusplus
 }

@@ -10,12 +10,18 @@ public struct ConvolutionWeights: Sendable {
     public let inputChannels: Int
     public let kernel: Int
     public let stride: Int
-    /// `(out, kernel, in)`.
-    public let matrix: [Float]
-    public let bias: [Float]?
+    /// `(out, kernel * in)` with the bias: packed for the AVX-512 kernel where it runs (see
+    /// `PackedLinear`), the plain `(out, kernel, in)` matrix otherwise.
+    public let linear: PackedLinear
 
-    /// From PyTorch's `(out, in, kernel)` layout.
-    public init(pytorch weight: [Float], outputChannels: Int, inputChannels: Int, kernel: Int, stride: Int, bias: [Float]?) {
+    public var bias: [Float]? { linear.bias }
+
+    /// From PyTorch's `(out, in, kernel)` layout. `useKernel` picks the product (tests force the
+    /// OpenBLAS one).
+    public init(
+        pytorch weight: [Float], outputChannels: Int, inputChannels: Int, kernel: Int, stride: Int, bias: [Float]?,
+        useKernel: Bool = PackedLinear.kernelAvailable
+    ) {
         precondition(weight.count == outputChannels * inputChannels * kernel)
         var matrix = [Float](repeating: 0, count: weight.count)
         for output in 0..<outputChannels {
@@ -29,33 +35,47 @@ public struct ConvolutionWeights: Sendable {
         self.inputChannels = inputChannels
         self.kernel = kernel
         self.stride = stride
-        self.matrix = matrix
-        self.bias = bias
+        linear = PackedLinear(weight: matrix, bias: bias, output: outputChannels, input: kernel * inputChannels, useKernel: useKernel)
     }
 
     public func outputFrames(forInput frames: Int) -> Int { frames < kernel ? 0 : (frames - kernel) / stride + 1 }
 
-    /// Floats of scratch `convolve` needs for `frames` input frames (only single-channel inputs use it).
-    public func scratchCount(forInput frames: Int) -> Int { inputChannels == 1 ? outputFrames(forInput: frames) * kernel : 0 }
+    /// Floats of scratch `convolve` needs for `frames` input frames (only single-channel inputs
+    /// on OpenBLAS use it).
+    public func scratchCount(forInput frames: Int) -> Int {
+        inputChannels == 1 && !linear.usesKernel ? outputFrames(forInput: frames) * kernel : 0
+    }
 }
 
 /// y[t, o] = bias[o] + sum over taps j and channels c of x[t * stride + j, c] * W[o, c, j].
 ///
-/// Channels >= 2: the input frames that taps j..<j+n of output frame t read, t * stride + j
-/// onwards, are n * C consecutive floats of the time-major input, so up to `stride` taps form
-/// one sgemm reading x in place (rows x + j * C, row stride stride * C >= n * C; no im2col
-/// copy): wav2vec2's kernel-3 stride-2 layers take two products (k = 2C and C), its kernel-2
-/// stride-2 layers one (k = 2C). One channel (the raw waveform, kernel > stride): the
-/// (frames, kernel) patches are gathered into `scratch` and multiplied once.
+/// The input frames output frame t reads, t * stride onwards, are kernel * C consecutive floats
+/// of the time-major input: row t of the product's left operand starts at x + t * stride * C.
+/// On the AVX-512 kernel that is one product reading x in place, its rows overlapping when the
+/// kernel is longer than the stride (no im2col copy; one product with k = kernel * C, shared
+/// out over the kernel threads in tasks taken in turn).
+///
+/// On OpenBLAS, which refuses overlapping rows (lda < k): channels >= 2, up to `stride` taps
+/// per sgemm (rows x + j * C, row stride stride * C >= n * C), so wav2vec2's kernel-3 stride-2
+/// layers take two products (k = 2C and C) and its kernel-2 stride-2 layers one (k = 2C); one
+/// channel (the raw waveform, kernel > stride): the (frames, kernel) patches are gathered into
+/// `scratch` and multiplied once.
+///
+/// `activation` is applied to every output after the bias (fused into the kernel's last step).
 // (inFrames, in) -> (outFrames, out)
 public func convolve(
     _ x: UnsafePointer<Float>, frames: Int, weights: ConvolutionWeights, into y: UnsafeMutablePointer<Float>,
-    scratch: UnsafeMutablePointer<Float>?
+    scratch: UnsafeMutablePointer<Float>?, activation: Activation = .none
 ) {
     let outFrames = weights.outputFrames(forInput: frames)
     guard outFrames > 0 else { return }
     let out = weights.outputChannels, input = weights.inputChannels, kernel = weights.kernel, stride = weights.stride
-    weights.matrix.withUnsafeBufferPointer { matrix in
+    if weights.linear.usesKernel {
+        weights.linear.apply(x, lda: stride * input, rows: outFrames, into: y, activation: activation)
+        return
+    }
+    defer { if activation == .gelu { geluInPlace(y, count: outFrames * out) } }
+    weights.linear.plainWeights.withUnsafeBufferPointer { matrix in
         if input == 1, let scratch {
             KernelThreads.forEach(outFrames, grain: 1024) { range in
                 for frame in range { (scratch + frame * kernel).update(from: x + frame * stride, count: kernel) }

@@ -69,10 +69,11 @@ func gemmSplit(
     }
 }
 
-/// y = x W^T + b for every row of x: a linear (fully connected) layer as PyTorch stores it.
+/// y = x W^T + b for every row of x: a linear (fully connected) layer as PyTorch stores it. Row
+/// r of x starts at `x + r * lda` (default `input`; at least `input`).
 // (rows, input) x (output, input)^T -> (rows, output)
 public func linear(
-    _ x: UnsafePointer<Float>, rows: Int, input: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
+    _ x: UnsafePointer<Float>, lda: Int? = nil, rows: Int, input: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?,
     output: Int, into y: UnsafeMutablePointer<Float>
 ) {
     if let bias {
@@ -80,7 +81,7 @@ public func linear(
             for row in range { (y + row * output).update(from: bias, count: output) }
         }
     }
-    gemmStrided(x, lda: input, weight, ldb: input, y, ldc: output, m: rows, n: output, k: input, transposeB: true, beta: bias == nil ? 0 : 1)
+    gemmStrided(x, lda: lda ?? input, weight, ldb: input, y, ldc: output, m: rows, n: output, k: input, transposeB: true, beta: bias == nil ? 0 : 1)
 }
 
 /// How `gemmSplit` cuts a product.

@@ -72,24 +72,30 @@ public final class PackedLinear: @unchecked Sendable {
         return (rowsPerTask, (panels + panelParts - 1) / panelParts)
     }
 
-    /// y = x W^T + b for `rows` rows of x (row stride `input`) into y (row stride `output`), on
-    /// up to `threads` kernel threads (the result is the same for any count).
+    /// y = x W^T + b for `rows` rows of x into y (row stride `output`), on up to `threads` kernel
+    /// threads (the result is the same for any count). Row r of x starts at `x + r * lda` (`lda`
+    /// defaults to `input`); on the kernel the rows may overlap (`lda < input`: a convolution's
+    /// patches read in place), on OpenBLAS they may not.
     // (rows, input) x (output, input)^T -> (rows, output)
-    public func apply(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, threads: Int = KernelThreads.count) {
+    /// `activation` is applied to each finished output (on the kernel, to the sums still in
+    /// registers: no second pass over y).
+    public func apply(
+        _ x: UnsafePointer<Float>, lda: Int? = nil, rows: Int, into y: UnsafeMutablePointer<Float>, activation: Activation = .none,
+        threads: Int = KernelThreads.count
+    ) {
         guard rows > 0, output > 0 else { return }
+        let lda = lda ?? input
         guard packed != nil else {
+            precondition(lda >= input, "PackedLinear: overlapping rows (lda \(lda) < input \(input)) need the packed kernel")
             plain.withUnsafeBufferPointer { weight in
-                if let bias {
-                    bias.withUnsafeBufferPointer { linear(x, rows: rows, input: input, weight: weight.baseAddress!, bias: $0.baseAddress!, output: output, into: y) }
-                } else {
-                    gemmStrided(x, lda: input, weight.baseAddress!, ldb: input, y, ldc: output, m: rows, n: output, k: input, transposeB: true)
-                }
+                withOptionalPointer(bias) { linear(x, lda: lda, rows: rows, input: input, weight: weight.baseAddress!, bias: $0, output: output, into: y) }
             }
+            if activation == .gelu { geluInPlace(y, count: rows * output) }
             return
         }
         let panels = panelCount
         if threads <= 1 || rows * output * input < 1 << 20 {
-            applyPanels(x, rows: rows, into: y, panels: 0..<panels)
+            applyPanels(x, lda: lda, rows: rows, into: y, panels: 0..<panels, activation: activation)
             return
         }
         let (rowsPerTask, panelsPerTask) = Self.taskPlan(rows: rows, panels: panels, threads: threads)
@@ -101,8 +107,8 @@ public final class PackedLinear: @unchecked Sendable {
             while task < tasks {
                 let first = task / panelTasks * rowsPerTask, panel = task % panelTasks * panelsPerTask
                 applyPanels(
-                    x + first * input, rows: min(rowsPerTask, rows - first), into: y + first * output,
-                    panels: panel..<min(panels, panel + panelsPerTask))
+                    x + first * lda, lda: lda, rows: min(rowsPerTask, rows - first), into: y + first * output,
+                    panels: panel..<min(panels, panel + panelsPerTask), activation: activation)
                 task = counter.take()
             }
         }
@@ -111,23 +117,44 @@ public final class PackedLinear: @unchecked Sendable {
     /// Panels of 32 outputs (the last one zero-padded).
     var panelCount: Int { (output + Int(CK_PANEL_COLUMNS) - 1) / Int(CK_PANEL_COLUMNS) }
 
+    /// The plain weights `(output, input)` (empty on the kernel path).
+    var plainWeights: [Float] { plain }
+
     /// The packed weights (nil on the OpenBLAS path): panel p, input i, lane j at (p * input + i) * 32 + j.
     var packedWeights: UnsafeBufferPointer<Float>? {
         packed.map { UnsafeBufferPointer(start: $0, count: ck_packed_count(Int32(output), Int32(input))) }
     }
 
     /// The kernel on the outputs of `panels` only (every other column of y untouched).
-    func applyPanels(_ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, panels: Range<Int>) {
+    func applyPanels(
+        _ x: UnsafePointer<Float>, lda: Int, rows: Int, into y: UnsafeMutablePointer<Float>, panels: Range<Int>, activation: Activation = .none
+    ) {
         guard let packed else { preconditionFailure("applyPanels needs the packed kernel") }
-        let call = { (biasPointer: UnsafePointer<Float>?) in
+        withOptionalPointer(bias) { biasPointer in
             ck_gemm_packed(
-                Int32(rows), Int32(self.output), Int32(self.input), x, Int32(self.input), packed, biasPointer, y, Int32(self.output),
-                Int32(panels.lowerBound), Int32(panels.upperBound))
-        }
-        if let bias {
-            bias.withUnsafeBufferPointer { call($0.baseAddress!) }
-        } else {
-            call(nil)
+                Int32(rows), Int32(output), Int32(input), x, Int32(lda), packed, biasPointer, y, Int32(output),
+                Int32(panels.lowerBound), Int32(panels.upperBound), activation.kernelCode)
         }
     }
+}
+
+/// What a layer applies to each of its outputs.
+public enum Activation: Sendable {
+    case none
+    /// PyTorch's default GELU (the erf form), as `FastMath.gelu`.
+    case gelu
+
+    var kernelCode: Int32 {
+        switch self {
+        case .none: CK_ACTIVATION_NONE
+        case .gelu: CK_ACTIVATION_GELU
+        }
+    }
+}
+
+/// `body` with a pointer to the array's elements, or nil for no array.
+@inline(__always)
+func withOptionalPointer<Result>(_ array: [Float]?, _ body: (UnsafePointer<Float>?) -> Result) -> Result {
+    guard let array else { return body(nil) }
+    return array.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

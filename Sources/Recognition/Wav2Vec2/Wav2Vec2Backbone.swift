@@ -151,7 +151,9 @@ public final class Wav2Vec2Backbone {
             var inputFrames = (chunk - 1) * config.frameStride + config.receptiveField
             for (index, convolution) in weights.convolutions.enumerated() {
                 let output = index == last ? w.features + chunkStart * convolution.outputChannels : (index % 2 == 0 ? w.convolutionA : w.convolutionB)
-                convolve(input, frames: inputFrames, weights: convolution, into: output, scratch: w.scratch)
+                // A layer without a norm has GELU applied to its outputs by the product itself.
+                let normalised = config.featureNorm == .layer || index == 0
+                convolve(input, frames: inputFrames, weights: convolution, into: output, scratch: w.scratch, activation: normalised ? .none : .gelu)
                 inputFrames = convolution.outputFrames(forInput: inputFrames)
                 let channels = convolution.outputChannels
                 if config.featureNorm == .layer {
@@ -160,7 +162,7 @@ public final class Wav2Vec2Backbone {
                 } else if index == 0 {
                     scaleColumns(output, rows: inputFrames, columns: channels, scale: groupScale, shift: groupShift)
                 }
-                geluInPlace(output, count: inputFrames * channels)
+                if normalised { geluInPlace(output, count: inputFrames * channels) }
                 input = UnsafePointer(output)
             }
             precondition(inputFrames == chunk, "feature encoder chunk: \(inputFrames) frames, expected \(chunk)")
@@ -320,8 +322,7 @@ public final class Wav2Vec2Backbone {
     // (frames, hidden) -> (frames, intermediate) -> GELU -> (frames, hidden)
     private func feedForward(_ layer: Wav2Vec2Weights.Layer, _ x: UnsafePointer<Float>, frames: Int, into output: UnsafeMutablePointer<Float>) {
         let w = workspace
-        apply(layer.intermediate, x, rows: frames, into: w.intermediate)
-        geluInPlace(w.intermediate, count: frames * config.intermediateSize)
+        layer.intermediate.apply(x, rows: frames, into: w.intermediate, activation: .gelu)
         apply(layer.output, w.intermediate, rows: frames, into: output)
     }
 
