@@ -73,7 +73,7 @@ int ck_avx512_available(void) {
     /* The OS saves SSE, AVX and the three AVX-512 states (opmask, upper halves, upper registers). */
     if ((low & 0xE6) != 0xE6) return 0;
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
-    return (ebx & (1u << 16)) ? 1 : 0; /* AVX-512 F */
+    return (ebx & (1u << 16)) && (ebx & (1u << 31)) ? 1 : 0; /* AVX-512 F and VL */
 }
 
 #define CK_TILE_ROWS 12
@@ -83,7 +83,7 @@ int ck_avx512_available(void) {
  * tile fall in different L1 sets. */
 #define CK_ROW_STRIDE (CK_BLOCK_DEPTH + 16)
 
-#define CK_VECTOR __attribute__((target("avx512f,fma")))
+#define CK_VECTOR __attribute__((target("avx512f,avx512vl,fma")))
 #define CK_INLINE static inline __attribute__((always_inline))
 
 /* GELU on 16 lanes, the same operations in the same order as FastMath.gelu/erf/exp in Swift
@@ -133,6 +133,34 @@ CK_VECTOR void ck_gelu(float *data, size_t count) {
     if (i < count) {
         __mmask16 mask = (__mmask16)((1u << (count - i)) - 1);
         _mm512_mask_storeu_ps(data + i, mask, ck_gelu16(_mm512_maskz_loadu_ps(mask, data + i)));
+    }
+}
+
+CK_VECTOR void ck_column_sums(const float *x, int rows, int columns, int ld, double *sums, double *squares) {
+    for (int column = 0; column < columns; column += 32) {
+        int width = columns - column < 32 ? columns - column : 32;
+        __mmask8 masks[4];
+        for (int q = 0; q < 4; q++) {
+            int lanes = width - 8 * q;
+            masks[q] = (__mmask8)(lanes >= 8 ? 0xFF : lanes > 0 ? (1u << lanes) - 1 : 0);
+        }
+        __m512d sum[4], square[4];
+        for (int q = 0; q < 4; q++) {
+            sum[q] = _mm512_maskz_loadu_pd(masks[q], sums + column + 8 * q);
+            square[q] = _mm512_maskz_loadu_pd(masks[q], squares + column + 8 * q);
+        }
+        for (int r = 0; r < rows; r++) {
+            const float *row = x + (size_t)r * ld + column;
+            for (int q = 0; q < 4; q++) {
+                __m512d value = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(masks[q], row + 8 * q));
+                sum[q] = _mm512_add_pd(sum[q], value);
+                square[q] = _mm512_add_pd(square[q], _mm512_mul_pd(value, value));
+            }
+        }
+        for (int q = 0; q < 4; q++) {
+            _mm512_mask_storeu_pd(sums + column + 8 * q, masks[q], sum[q]);
+            _mm512_mask_storeu_pd(squares + column + 8 * q, masks[q], square[q]);
+        }
     }
 }
 
@@ -312,6 +340,11 @@ void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *p
 
 void ck_gelu(float *data, size_t count) {
     (void)data; (void)count;
+    abort();
+}
+
+void ck_column_sums(const float *x, int rows, int columns, int ld, double *sums, double *squares) {
+    (void)x; (void)rows; (void)columns; (void)ld; (void)sums; (void)squares;
     abort();
 }
 

@@ -130,7 +130,7 @@ public final class Wav2Vec2Backbone {
             while start < total {
                 let count = min(Workspace.statisticsFrames, total - start)
                 convolve(samples.baseAddress! + start * first.stride, frames: (count - 1) * first.stride + first.kernel, weights: first, into: w.convolutionA, scratch: w.scratch)
-                columnSums(w.convolutionA, rows: count, columns: channels, sums: &sums, squares: &squares)
+                addColumnSums(w.convolutionA, rows: count, columns: channels, sums: &sums, squares: &squares)
                 start += count
             }
             let norm = weights.convolutionNorms[0]
@@ -167,42 +167,6 @@ public final class Wav2Vec2Backbone {
             }
             precondition(inputFrames == chunk, "feature encoder chunk: \(inputFrames) frames, expected \(chunk)")
             chunkStart += chunk
-        }
-    }
-
-    /// Adds each column's sum and sum of squares (in Double) over `rows`.
-    private func columnSums(_ x: UnsafePointer<Float>, rows: Int, columns: Int, sums: inout [Double], squares: inout [Double]) {
-        let parts = UnsafeMutablePointer<Double>.allocate(capacity: 2 * columns)
-        defer { parts.deallocate() }
-        KernelThreads.forEach(columns, grain: 32) { range in
-            for column in range {
-                parts[column] = 0
-                parts[columns + column] = 0
-            }
-            // Four columns at a time in SIMD4<Double> (the scalar loop was not vectorised); each
-            // column's additions keep their order, so the sums are the same.
-            let vectorEnd = range.lowerBound + range.count / 4 * 4
-            for row in 0..<rows {
-                let values = x + row * columns
-                var column = range.lowerBound
-                while column < vectorEnd {
-                    let value = SIMD4<Double>(UnsafeRawPointer(values + column).loadUnaligned(as: SIMD4<Float>.self))
-                    let sum = UnsafeMutableRawPointer(parts + column), square = UnsafeMutableRawPointer(parts + columns + column)
-                    sum.storeBytes(of: sum.loadUnaligned(as: SIMD4<Double>.self) + value, as: SIMD4<Double>.self)
-                    square.storeBytes(of: square.loadUnaligned(as: SIMD4<Double>.self) + value * value, as: SIMD4<Double>.self)
-                    column += 4
-                }
-                while column < range.upperBound {
-                    let value = Double(values[column])
-                    parts[column] += value
-                    parts[columns + column] += value * value
-                    column += 1
-                }
-            }
-        }
-        for column in 0..<columns {
-            sums[column] += parts[column]
-            squares[column] += parts[columns + column]
         }
     }
 
