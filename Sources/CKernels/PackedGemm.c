@@ -17,6 +17,7 @@
 /* Packed operands need no particular alignment (unaligned loads cost nothing extra on aligned
  * data): weights are 64-byte aligned by PackedLinear, run-time operands may not be. */
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +74,7 @@ int ck_avx512_available(void) {
     /* The OS saves SSE, AVX and the three AVX-512 states (opmask, upper halves, upper registers). */
     if ((low & 0xE6) != 0xE6) return 0;
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
-    return (ebx & (1u << 16)) && (ebx & (1u << 31)) ? 1 : 0; /* AVX-512 F and VL */
+    return (ebx & (1u << 16)) && (ebx & (1u << 17)) && (ebx & (1u << 31)) ? 1 : 0; /* AVX-512 F, DQ and VL */
 }
 
 #define CK_TILE_ROWS 12
@@ -83,7 +84,7 @@ int ck_avx512_available(void) {
  * tile fall in different L1 sets. */
 #define CK_ROW_STRIDE (CK_BLOCK_DEPTH + 16)
 
-#define CK_VECTOR __attribute__((target("avx512f,avx512vl,fma")))
+#define CK_VECTOR __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
 #define CK_INLINE static inline __attribute__((always_inline))
 
 /* GELU on 16 lanes, the same operations in the same order as FastMath.gelu/erf/exp in Swift
@@ -133,6 +134,35 @@ CK_VECTOR void ck_gelu(float *data, size_t count) {
     if (i < count) {
         __mmask16 mask = (__mmask16)((1u << (count - i)) - 1);
         _mm512_mask_storeu_ps(data + i, mask, ck_gelu16(_mm512_maskz_loadu_ps(mask, data + i)));
+    }
+}
+
+CK_VECTOR void ck_softmax_rows(float *x, int rows, int width, int ld, float *inverse_sums) {
+    for (int row = 0; row < rows; row++) {
+        float *data = x + (size_t)row * ld;
+        int full = width / 16 * 16;
+        __mmask16 tail = (__mmask16)((1u << (width - full)) - 1);
+        __m512 largest = _mm512_set1_ps(-INFINITY);
+        for (int i = 0; i < full; i += 16) largest = _mm512_max_ps(largest, _mm512_loadu_ps(data + i));
+        if (tail) largest = _mm512_mask_max_ps(largest, tail, largest, _mm512_maskz_loadu_ps(tail, data + full));
+        __m512 maximum = _mm512_set1_ps(_mm512_reduce_max_ps(largest));
+        __m512 sum = _mm512_setzero_ps();
+        for (int i = 0; i < full; i += 16) {
+            __m512 value = ck_exp16(_mm512_sub_ps(_mm512_loadu_ps(data + i), maximum));
+            _mm512_storeu_ps(data + i, value);
+            sum = _mm512_add_ps(sum, value);
+        }
+        if (tail) {
+            __m512 value = ck_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, data + full), maximum));
+            _mm512_mask_storeu_ps(data + full, tail, value);
+            sum = _mm512_mask_add_ps(sum, tail, sum, value);
+        }
+        /* The 16 lanes summed in a fixed order (halves, then quarters, ...). */
+        __m256 eight = _mm256_add_ps(_mm512_castps512_ps256(sum), _mm512_extractf32x8_ps(sum, 1));
+        __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+        __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+        __m128 one = _mm_add_ss(two, _mm_shuffle_ps(two, two, 1));
+        inverse_sums[row] = 1.0f / _mm_cvtss_f32(one);
     }
 }
 
@@ -340,6 +370,11 @@ void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *p
 
 void ck_gelu(float *data, size_t count) {
     (void)data; (void)count;
+    abort();
+}
+
+void ck_softmax_rows(float *x, int rows, int width, int ld, float *inverse_sums) {
+    (void)x; (void)rows; (void)width; (void)ld; (void)inverse_sums;
     abort();
 }
 

@@ -284,6 +284,30 @@ struct KernelTests {
         }
     }
 
+    /// The unnormalised softmax (attention's), on both paths, against Double: the values are
+    /// e^(x - max), the inverse sums 1 / their sum; widths with and without a 16-lane tail.
+    @Test(arguments: [(3, 1), (5, 16), (4, 37), (2, 1500)])
+    func unnormalisedSoftmax(_ shape: (Int, Int)) {
+        let (rows, width) = shape
+        var random = TestRandom(UInt64(rows * 7 + width))
+        let original = random.floats(rows * width, scale: 20)
+        for useKernel in PackedLinear.kernelAvailable ? [true, false] : [false] {
+            var x = original
+            var inverseSums = [Float](repeating: .nan, count: rows)
+            softmaxRowsUnnormalised(&x, rows: rows, width: width, inverseSums: &inverseSums, useKernel: useKernel)
+            for row in 0..<rows {
+                let values = original[(row * width)..<((row + 1) * width)].map(Double.init)
+                let largest = values.max()!
+                let exponentials = values.map { exp($0 - largest) }
+                for column in 0..<width {
+                    #expect(abs(Double(x[row * width + column]) - exponentials[column]) < 1e-6, "kernel \(useKernel)")
+                }
+                let inverse = 1 / exponentials.reduce(0, +)
+                #expect(abs(Double(inverseSums[row]) - inverse) / inverse < 1e-5, "kernel \(useKernel) \(shape)")
+            }
+        }
+    }
+
     @Test func fastExpErfAndGeluAgainstLibm() {
         var worstExp = 0.0, worstErf = 0.0, worstGelu = 0.0
         var x: Float = -87

@@ -14,7 +14,7 @@ extern "C" {
 /* Columns per packed panel: two 16-float AVX-512 vectors. */
 #define CK_PANEL_COLUMNS 32
 
-/* 1 when the CPU and the operating system support AVX-512 F and VL (and the kernel was compiled
+/* 1 when the CPU and the operating system support AVX-512 F, VL and DQ (and the kernel was compiled
  * in, i.e. on x86-64); 0 otherwise. */
 int ck_avx512_available(void);
 
@@ -49,6 +49,12 @@ void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *p
 /* GELU in place on 16 lanes at a time, bit for bit the same as FastMath.gelu in Swift.
  * Needs ck_avx512_available(). */
 void ck_gelu(float *data, size_t count);
+
+/* The unnormalised softmax of each row of x (rows x width, row stride ld), in place: x = e^(x -
+ * max of the row) with FastMath.exp's formula on 16 lanes, and inverse_sums[row] = 1 / (sum of
+ * the row's new values, added in 16 lanes and then the lanes in a fixed order). Needs
+ * ck_avx512_available() (AVX-512 F, VL and DQ). */
+void ck_softmax_rows(float *x, int rows, int width, int ld, float *inverse_sums);
 
 /* Adds each column's sum and sum of squares of x (rows x columns, row stride ld) in Double to
  * sums[j] and squares[j], row after row (value * value rounded, then added: the same bits as

@@ -1,3 +1,5 @@
+import CKernels
+
 /// softmax over each row of `rows x width`, in place: e^(x - max) / sum.
 // (rows, width) -> (rows, width)
 public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, threaded: Bool = true) {
@@ -14,9 +16,18 @@ public func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int,
 /// The unnormalised softmax of each row, in place: x = e^(x - max of the row), and
 /// `inverseSums[row]` = 1 / (sum of the row's new values). For attention, which divides the
 /// `(rows, head)` product by the sums instead of the `(rows, frames)` weights. Single-threaded
-/// (callers run it on their own threads).
+/// (callers run it on their own threads). Where the CPU has AVX-512 (`useKernel`), 16 lanes in
+/// `CKernels` with the same exponential, the sum taken in the same pass (the sum's order
+/// differs from the 8-lane loop below, so the two paths may differ in the last bit).
 // (rows, width) -> (rows, width), (rows)
-public func softmaxRowsUnnormalised(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, inverseSums: UnsafeMutablePointer<Float>) {
+public func softmaxRowsUnnormalised(
+    _ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, inverseSums: UnsafeMutablePointer<Float>,
+    useKernel: Bool = PackedLinear.kernelAvailable
+) {
+    if useKernel {
+        ck_softmax_rows(x, Int32(rows), Int32(width), Int32(width), inverseSums)
+        return
+    }
     for row in 0..<rows { inverseSums[row] = 1 / exponentiateRow(x + row * width, width: width) }
 }
 
