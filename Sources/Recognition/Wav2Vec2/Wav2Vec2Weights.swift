@@ -1,8 +1,9 @@
 import Foundation
 import Neural
 
-/// The backbone's weights, rearranged once at load for the kernels: convolution taps split per
-/// tap, the positional convolution's weight norm applied, query/key/value fused into one
+/// The backbone's weights, rearranged once at load for the kernels: convolutions as `(out,
+/// kernel * in)` matrices (packed with the linear layers where the AVX-512 kernel runs), the
+/// positional convolution's weight norm applied, query/key/value fused into one
 /// matrix with the attention scale 1/sqrt(head dim) folded into the query rows.
 public struct Wav2Vec2Weights: Sendable {
     public struct Norm: Sendable {
