@@ -1,5 +1,5 @@
 // The packed AVX-512 kernel (PackedLinear) against OpenBLAS (`linear`: weights repacked on
-// every call) on the wav2vec2-base linear layers, in GFLOPS per core (floating-point operations
+// every call) on the wav2vec2-base linear layers and a feature-encoder convolution, in GFLOPS per core (floating-point operations
 // per second of processor time, summed over the threads), on 1 and 2 threads.
 //
 //     scripts/bench_gemm [--rows 49 249 499 1499] [--repeat N]
@@ -136,6 +136,28 @@ for frames in [499, 1499] {
             PackedProduct.multiply(scores, lda: frames, values, into: &output, ldc: 768, rows: rows, columns: head, depth: frames)
         }
         print("\(frames)  PV    " + String(format: "%.1f  %.1f  %.2f", flops / blasOutput / 1e9, flops / packedOutput / 1e9, blasOutput / packedOutput))
+    }
+}
+
+// The feature encoder's kernel-3 stride-2 convolution (512 -> 512 channels) on one chunk of 100
+// output frames at each layer's length: the packed kernel reads the overlapping rows in place
+// (one product, k = 1536), OpenBLAS takes two products (k = 1024 and 512) over the same input.
+print("convolution 512 -> 512, kernel 3, stride 2: output frames  threads  OpenBLAS GFLOPS  packed GFLOPS  packed/OpenBLAS")
+let convolutionWeight = (0..<(512 * 512 * 3)).map { _ in nextRandom() * 0.05 }
+let convolutionBias = (0..<512).map { _ in nextRandom() }
+let onKernel = ConvolutionWeights(pytorch: convolutionWeight, outputChannels: 512, inputChannels: 512, kernel: 3, stride: 2, bias: convolutionBias)
+let onBLAS = ConvolutionWeights(
+    pytorch: convolutionWeight, outputChannels: 512, inputChannels: 512, kernel: 3, stride: 2, bias: convolutionBias, useKernel: false)
+for outFrames in attentionOnly ? [] : [3207, 1603, 400] {
+    let frames = 2 * outFrames + 1
+    let x = (0..<(frames * 512)).map { _ in nextRandom() }
+    var y = [Float](repeating: 0, count: outFrames * 512)
+    let flops = 2 * Double(outFrames * 512 * 1536)
+    for threads in [1, 2] {
+        RuntimeThreads.configure(threads)
+        let blas = secondsPerCall { convolve(x, frames: frames, weights: onBLAS, into: &y, scratch: nil) }
+        let ours = secondsPerCall { convolve(x, frames: frames, weights: onKernel, into: &y, scratch: nil) }
+        print("\(outFrames)  \(threads)  " + String(format: "%.1f  %.1f  %.2f", flops / blas / 1e9, flops / ours / 1e9, blas / ours))
     }
 }
 
