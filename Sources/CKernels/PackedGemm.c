@@ -78,11 +78,6 @@ int ck_avx512_available(void) {
 }
 
 #define CK_TILE_ROWS 12
-#define CK_BLOCK_ROWS 480
-#define CK_BLOCK_DEPTH 512
-/* Row stride of the copied rows: one cache line more than a depth block, so that the rows of a
- * tile fall in different L1 sets. */
-#define CK_ROW_STRIDE (CK_BLOCK_DEPTH + 16)
 
 #define CK_VECTOR __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
 #define CK_INLINE static inline __attribute__((always_inline))
@@ -291,69 +286,136 @@ static void ck_split(int count, int parts, int *starts) {
     starts[parts] = start;
 }
 
+typedef void (*ck_tile_function)(int, int, int, const float *restrict, const float *restrict, const float *, float *, int,
+                                 int, int, const float *, __mmask16, __mmask16);
+
+/* Writes bias (or 0), then the activation, to the columns of the panels: the product of k = 0. */
+static CK_VECTOR void ck_fill_bias(int m, int n, const float *bias, float *c, int ldc, int first_panel, int end_panel,
+                                   int activation) {
+    for (int r = 0; r < m; r++) {
+        int start = first_panel * CK_PANEL_COLUMNS;
+        int end = n < end_panel * CK_PANEL_COLUMNS ? n : end_panel * CK_PANEL_COLUMNS;
+        for (int j = start; j < end; j++) c[(size_t)r * ldc + j] = bias ? 0.0f + bias[j] : 0.0f;
+        if (activation == CK_ACTIVATION_GELU) ck_gelu(c + (size_t)r * ldc + start, (size_t)(end - start));
+    }
+}
+
+/* Rows in the first of the equal row blocks of what is left (`remaining` rows). */
+static int ck_block_rows(int remaining) {
+    int count = (remaining + CK_BLOCK_ROWS - 1) / CK_BLOCK_ROWS;
+    return (remaining + count - 1) / count;
+}
+
+/* One (row block, depth block): `rows` (at most CK_BLOCK_ROWS) rows already copied at
+ * `copied` (row r's values i0..<i0+depth at copied + r * CK_ROW_STRIDE), times the panels'
+ * depth block, into c (the block's first row). */
+static CK_VECTOR void ck_multiply_block(int rows, int n, int k, int i0, int depth, const float *copied, const float *packed,
+                                        const float *bias, float *c, int ldc, int first_panel, int end_panel,
+                                        ck_tile_function tile_function) {
+    int first = i0 == 0, last = i0 + depth == k;
+    int tiles = (rows + CK_TILE_ROWS - 1) / CK_TILE_ROWS;
+    int starts[CK_BLOCK_ROWS / CK_TILE_ROWS + 2];
+    ck_split(rows, tiles, starts);
+    for (int p = first_panel; p < end_panel; p++) {
+        int column = p * CK_PANEL_COLUMNS;
+        int columns = n - column < CK_PANEL_COLUMNS ? n - column : CK_PANEL_COLUMNS;
+        int vectors = columns > 16 ? 2 : 1;
+        __mmask16 mask0 = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
+        __mmask16 mask1 = (__mmask16)(columns >= 32 ? 0xFFFF : columns > 16 ? (1u << (columns - 16)) - 1 : 0);
+        const float *panel = packed + ((size_t)p * k + i0) * CK_PANEL_COLUMNS;
+        const float *next = p + 1 < end_panel ? panel + (size_t)k * CK_PANEL_COLUMNS : NULL;
+        for (int t = 0; t < tiles; t++) {
+            /* Past the first depth block every tile starts by reading its sums back from c,
+             * which a large product has pushed out of the caches meanwhile: ask for the
+             * next tile's (or the next panel's first tile's) while this one computes. */
+            if (!first) {
+                int nextTile = t + 1 < tiles ? t + 1 : 0;
+                int nextColumn = t + 1 < tiles ? column : column + CK_PANEL_COLUMNS;
+                if (nextColumn < n && (t + 1 < tiles || p + 1 < end_panel)) {
+                    const float *target = c + (size_t)starts[nextTile] * ldc + nextColumn;
+                    for (int r = 0; r < starts[nextTile + 1] - starts[nextTile]; r++) {
+                        _mm_prefetch((const char *)(target + (size_t)r * ldc), _MM_HINT_T0);
+                        _mm_prefetch((const char *)(target + (size_t)r * ldc + 16), _MM_HINT_T0);
+                    }
+                }
+            }
+            tile_function(starts[t + 1] - starts[t], vectors, depth, copied + (size_t)starts[t] * CK_ROW_STRIDE, panel,
+                          t == 0 ? next : NULL, c + (size_t)starts[t] * ldc + column, ldc, first, last,
+                          bias ? bias + column : NULL, mask0, mask1);
+        }
+    }
+}
+
 CK_VECTOR void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
                               float *c, int ldc, int first_panel, int end_panel, int activation) {
     int panels = (n + CK_PANEL_COLUMNS - 1) / CK_PANEL_COLUMNS;
     if (end_panel > panels) end_panel = panels;
     if (m <= 0 || n <= 0 || first_panel >= end_panel) return;
     if (k <= 0) {
-        for (int r = 0; r < m; r++) {
-            int start = first_panel * CK_PANEL_COLUMNS;
-            int end = n < end_panel * CK_PANEL_COLUMNS ? n : end_panel * CK_PANEL_COLUMNS;
-            for (int j = start; j < end; j++) c[(size_t)r * ldc + j] = bias ? 0.0f + bias[j] : 0.0f;
-            if (activation == CK_ACTIVATION_GELU) ck_gelu(c + (size_t)r * ldc + start, (size_t)(end - start));
-        }
+        ck_fill_bias(m, n, bias, c, ldc, first_panel, end_panel, activation);
         return;
     }
-    void (*tile_function)(int, int, int, const float *restrict, const float *restrict, const float *, float *, int, int, int,
-                          const float *, __mmask16, __mmask16) = activation == CK_ACTIVATION_GELU ? ck_tile_any_gelu : ck_tile_any;
+    ck_tile_function tile_function = activation == CK_ACTIVATION_GELU ? ck_tile_any_gelu : ck_tile_any;
     if (!ck_tiles) {
         ck_tiles = aligned_alloc(64, sizeof(float) * CK_BLOCK_ROWS * CK_ROW_STRIDE);
         if (!ck_tiles) abort();
     }
     for (int row0 = 0; row0 < m;) {
-        int remaining = m - row0;
-        int count = (remaining + CK_BLOCK_ROWS - 1) / CK_BLOCK_ROWS;
-        /* Equal row blocks: the first of `count` equal parts of what is left. */
-        int rows = (remaining + count - 1) / count;
-        int tiles = (rows + CK_TILE_ROWS - 1) / CK_TILE_ROWS;
-        int starts[CK_BLOCK_ROWS / CK_TILE_ROWS + 2];
-        ck_split(rows, tiles, starts);
+        int rows = ck_block_rows(m - row0);
         for (int i0 = 0; i0 < k; i0 += CK_BLOCK_DEPTH) {
             int depth = k - i0 < CK_BLOCK_DEPTH ? k - i0 : CK_BLOCK_DEPTH;
-            int first = i0 == 0, last = i0 + depth == k;
             for (int r = 0; r < rows; r++)
                 memcpy(ck_tiles + (size_t)r * CK_ROW_STRIDE, a + (size_t)(row0 + r) * lda + i0, sizeof(float) * depth);
-            for (int p = first_panel; p < end_panel; p++) {
-                int column = p * CK_PANEL_COLUMNS;
-                int columns = n - column < CK_PANEL_COLUMNS ? n - column : CK_PANEL_COLUMNS;
-                int vectors = columns > 16 ? 2 : 1;
-                __mmask16 mask0 = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
-                __mmask16 mask1 = (__mmask16)(columns >= 32 ? 0xFFFF : columns > 16 ? (1u << (columns - 16)) - 1 : 0);
-                const float *panel = packed + ((size_t)p * k + i0) * CK_PANEL_COLUMNS;
-                const float *next = p + 1 < end_panel ? panel + (size_t)k * CK_PANEL_COLUMNS : NULL;
-                for (int t = 0; t < tiles; t++) {
-                    /* Past the first depth block every tile starts by reading its sums back from c,
-                     * which a large product has pushed out of the caches meanwhile: ask for the
-                     * next tile's (or the next panel's first tile's) while this one computes. */
-                    if (!first) {
-                        int nextTile = t + 1 < tiles ? t + 1 : 0;
-                        int nextColumn = t + 1 < tiles ? column : column + CK_PANEL_COLUMNS;
-                        if (nextColumn < n && (t + 1 < tiles || p + 1 < end_panel)) {
-                            const float *target = c + (size_t)(row0 + starts[nextTile]) * ldc + nextColumn;
-                            for (int r = 0; r < starts[nextTile + 1] - starts[nextTile]; r++) {
-                                _mm_prefetch((const char *)(target + (size_t)r * ldc), _MM_HINT_T0);
-                                _mm_prefetch((const char *)(target + (size_t)r * ldc + 16), _MM_HINT_T0);
-                            }
-                        }
-                    }
-                    tile_function(starts[t + 1] - starts[t], vectors, depth, ck_tiles + (size_t)starts[t] * CK_ROW_STRIDE,
-                                panel, t == 0 ? next : NULL, c + (size_t)(row0 + starts[t]) * ldc + column, ldc, first,
-                                last, bias ? bias + column : NULL, mask0, mask1);
-                }
-            }
+            ck_multiply_block(rows, n, k, i0, depth, ck_tiles, packed, bias, c + (size_t)row0 * ldc, ldc, first_panel, end_panel,
+                              tile_function);
         }
         row0 += rows;
+    }
+}
+
+float *ck_thread_buffer(size_t floats) {
+    static _Thread_local float *buffer = NULL;
+    static _Thread_local size_t capacity = 0;
+    if (floats > capacity) {
+        free(buffer);
+        size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+        buffer = aligned_alloc(64, bytes);
+        if (!buffer) abort();
+        capacity = floats;
+    }
+    return buffer;
+}
+
+size_t ck_copied_rows_count(int rows, int k) {
+    int blocks = (k + CK_BLOCK_DEPTH - 1) / CK_BLOCK_DEPTH;
+    return (size_t)(rows > 0 ? rows : 0) * (size_t)(blocks > 0 ? blocks : 0) * CK_ROW_STRIDE;
+}
+
+void ck_copy_rows(int rows, int k, const float *a, int lda, float *copied, int first_block, int end_block) {
+    for (int block = first_block; block < end_block; block++) {
+        int i0 = block * CK_BLOCK_DEPTH;
+        if (i0 >= k) break;
+        int depth = k - i0 < CK_BLOCK_DEPTH ? k - i0 : CK_BLOCK_DEPTH;
+        float *target = copied + (size_t)block * rows * CK_ROW_STRIDE;
+        for (int r = 0; r < rows; r++) memcpy(target + (size_t)r * CK_ROW_STRIDE, a + (size_t)r * lda + i0, sizeof(float) * depth);
+    }
+}
+
+CK_VECTOR void ck_gemm_copied(int rows, int n, int k, const float *copied, const float *packed, const float *bias, float *c,
+                              int ldc, int first_panel, int end_panel, int activation) {
+    int panels = (n + CK_PANEL_COLUMNS - 1) / CK_PANEL_COLUMNS;
+    if (end_panel > panels) end_panel = panels;
+    if (rows <= 0 || n <= 0 || first_panel >= end_panel) return;
+    if (rows > CK_BLOCK_ROWS) abort();
+    if (k <= 0) {
+        ck_fill_bias(rows, n, bias, c, ldc, first_panel, end_panel, activation);
+        return;
+    }
+    ck_tile_function tile_function = activation == CK_ACTIVATION_GELU ? ck_tile_any_gelu : ck_tile_any;
+    for (int i0 = 0, block = 0; i0 < k; i0 += CK_BLOCK_DEPTH, block++) {
+        int depth = k - i0 < CK_BLOCK_DEPTH ? k - i0 : CK_BLOCK_DEPTH;
+        ck_multiply_block(rows, n, k, i0, depth, copied + (size_t)block * rows * CK_ROW_STRIDE, packed, bias, c, ldc, first_panel,
+                          end_panel, tile_function);
     }
 }
 
@@ -380,6 +442,28 @@ void ck_softmax_rows(float *x, int rows, int width, int ld, float *inverse_sums)
 
 void ck_column_sums(const float *x, int rows, int columns, int ld, double *sums, double *squares) {
     (void)x; (void)rows; (void)columns; (void)ld; (void)sums; (void)squares;
+    abort();
+}
+
+size_t ck_copied_rows_count(int rows, int k) {
+    (void)rows; (void)k;
+    return 0;
+}
+
+float *ck_thread_buffer(size_t floats) {
+    (void)floats;
+    abort();
+}
+
+void ck_copy_rows(int rows, int k, const float *a, int lda, float *copied, int first_block, int end_block) {
+    (void)rows; (void)k; (void)a; (void)lda; (void)copied; (void)first_block; (void)end_block;
+    abort();
+}
+
+void ck_gemm_copied(int rows, int n, int k, const float *copied, const float *packed, const float *bias, float *c,
+                    int ldc, int first_panel, int end_panel, int activation) {
+    (void)rows; (void)n; (void)k; (void)copied; (void)packed; (void)bias; (void)c; (void)ldc; (void)first_panel;
+    (void)end_panel; (void)activation;
     abort();
 }
 

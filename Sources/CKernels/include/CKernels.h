@@ -13,6 +13,12 @@ extern "C" {
 
 /* Columns per packed panel: two 16-float AVX-512 vectors. */
 #define CK_PANEL_COLUMNS 32
+/* Rows the kernel multiplies per block (it copies them first), and depth per block. */
+#define CK_BLOCK_ROWS 480
+#define CK_BLOCK_DEPTH 512
+/* Row stride of the rows' copy: one cache line more than a depth block, so that the rows of a
+ * tile fall in different L1 sets. */
+#define CK_ROW_STRIDE (CK_BLOCK_DEPTH + 16)
 
 /* 1 when the CPU and the operating system support AVX-512 F, VL and DQ (and the kernel was compiled
  * in, i.e. on x86-64); 0 otherwise. */
@@ -45,6 +51,19 @@ void ck_pack_rows(const float *matrix, int ld_matrix, int k, int n, float *packe
  * NULL. Needs ck_avx512_available(). */
 void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
                     float *c, int ldc, int first_panel, int end_panel, int activation);
+
+/* The same product with the rows copied beforehand, so that tasks sharing the rows' panels
+ * out do not each copy them: ck_copy_rows lays out `rows` (at most CK_BLOCK_ROWS) rows of a
+ * (row stride lda) in `copied` (ck_copied_rows_count(rows, k) floats) for depth blocks
+ * first_block..<end_block of CK_BLOCK_DEPTH (the blocks may be copied by different threads);
+ * ck_gemm_copied then computes what ck_gemm_packed computes for those rows, the same bits. */
+size_t ck_copied_rows_count(int rows, int k);
+/* The calling thread's buffer of at least `floats` floats (64-byte aligned, kept and grown
+ * for the thread's life; its contents are not kept when it grows). */
+float *ck_thread_buffer(size_t floats);
+void ck_copy_rows(int rows, int k, const float *a, int lda, float *copied, int first_block, int end_block);
+void ck_gemm_copied(int rows, int n, int k, const float *copied, const float *packed, const float *bias, float *c,
+                    int ldc, int first_panel, int end_panel, int activation);
 
 /* GELU in place on 16 lanes at a time, bit for bit the same as FastMath.gelu in Swift.
  * Needs ck_avx512_available(). */

@@ -56,9 +56,9 @@ public final class PackedLinear: @unchecked Sendable {
         packed != nil ? ck_packed_count(Int32(output), Int32(input)) * 4 : plain.count * 4
     }
 
-    /// Rows per block of the kernel (CK_BLOCK_ROWS in PackedGemm.c): a task with more rows
-    /// goes through its copy of them block by block anyway.
-    static let blockRows = 480
+    /// Rows per block of the kernel (CK_BLOCK_ROWS): a task with more rows goes through its
+    /// copy of them block by block anyway.
+    static let blockRows = Int(CK_BLOCK_ROWS)
 
     /// How the kernel threads share a product out: tasks of (rows, panels), about 4 per thread
     /// so that a thread the system pauses does not hold the other back. Each task copies its
@@ -101,16 +101,49 @@ public final class PackedLinear: @unchecked Sendable {
         let (rowsPerTask, panelsPerTask) = Self.taskPlan(rows: rows, panels: panels, threads: threads)
         let rowTasks = (rows + rowsPerTask - 1) / rowsPerTask, panelTasks = (panels + panelsPerTask - 1) / panelsPerTask
         let tasks = rowTasks * panelTasks
+        // When a block of rows is shared out by panels, its rows are copied once for all its tasks
+        // (first, by depth blocks, on the kernel threads) instead of once per task.
+        let depthBlocks = (input + Int(CK_BLOCK_DEPTH) - 1) / Int(CK_BLOCK_DEPTH)
+        let copied: UnsafeMutablePointer<Float>? =
+            panelTasks > 1 ? ck_thread_buffer(ck_copied_rows_count(Int32(rows), Int32(input))) : nil
+        if let copied {
+            let copyCounter = TaskCounter()
+            DispatchQueue.concurrentPerform(iterations: min(threads, rowTasks * depthBlocks)) { _ in
+                var task = copyCounter.take()
+                while task < rowTasks * depthBlocks {
+                    let first = task / depthBlocks * rowsPerTask, block = task % depthBlocks
+                    ck_copy_rows(
+                        Int32(min(rowsPerTask, rows - first)), Int32(input), x + first * lda, Int32(lda),
+                        copied + first * depthBlocks * Int(CK_ROW_STRIDE), Int32(block), Int32(block + 1))
+                    task = copyCounter.take()
+                }
+            }
+        }
         let counter = TaskCounter()
         DispatchQueue.concurrentPerform(iterations: min(threads, tasks)) { _ in
             var task = counter.take()
             while task < tasks {
                 let first = task / panelTasks * rowsPerTask, panel = task % panelTasks * panelsPerTask
-                applyPanels(
-                    x + first * lda, lda: lda, rows: min(rowsPerTask, rows - first), into: y + first * output,
-                    panels: panel..<min(panels, panel + panelsPerTask), activation: activation)
+                let count = min(rowsPerTask, rows - first), share = panel..<min(panels, panel + panelsPerTask)
+                if let copied {
+                    applyCopiedPanels(copied + first * depthBlocks * Int(CK_ROW_STRIDE), rows: count, into: y + first * output, panels: share, activation: activation)
+                } else {
+                    applyPanels(x + first * lda, lda: lda, rows: count, into: y + first * output, panels: share, activation: activation)
+                }
                 task = counter.take()
             }
+        }
+    }
+
+    /// `applyPanels` on rows laid out beforehand by `ck_copy_rows` (at most CK_BLOCK_ROWS).
+    func applyCopiedPanels(
+        _ copied: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, panels: Range<Int>, activation: Activation
+    ) {
+        guard let packed else { preconditionFailure("applyCopiedPanels needs the packed kernel") }
+        withOptionalPointer(bias) { biasPointer in
+            ck_gemm_copied(
+                Int32(rows), Int32(output), Int32(input), copied, packed, biasPointer, y, Int32(output), Int32(panels.lowerBound),
+                Int32(panels.upperBound), activation.kernelCode)
         }
     }
 
