@@ -176,18 +176,17 @@ struct KernelTests {
         }
     }
 
-    // (frames, channels, groups, kernel): even kernels pad one frame more on the left side's mirror.
-    @Test(arguments: [(11, 12, 4, 8), (9, 36, 4, 5), (3, 6, 3, 16), (50, 16, 1, 7), (GroupedConvolutionWeights.frameBlock * 2 + 37, 8, 2, 6)])
+    // (frames, channels, groups, kernel): even kernels pad one frame more on the left side's
+    // mirror; groups of 48 channels as wav2vec2's (a panel and a half on the kernel), on both paths.
+    @Test(arguments: [
+        (11, 12, 4, 8), (9, 36, 4, 5), (3, 6, 3, 16), (50, 16, 1, 7), (GroupedConvolutionWeights.frameBlock * 2 + 37, 8, 2, 6), (70, 96, 2, 10),
+    ])
     func groupedSamePaddedConvolution(_ c: (Int, Int, Int, Int)) {
         let (frames, channels, groups, kernel) = c
         let per = channels / groups, padding = kernel / 2
         var random = TestRandom(UInt64(frames + channels))
         let x = random.floats(frames * channels), weight = random.floats(channels * per * kernel), bias = random.floats(channels)
-        let weights = GroupedConvolutionWeights(pytorch: weight, channels: channels, groups: groups, kernel: kernel, padding: padding, bias: bias)
-        var y = [Float](repeating: .nan, count: frames * channels)
-        var scratch = [Float](repeating: 0, count: weights.scratchCount(forInput: frames))
-        convolveGrouped(x, frames: frames, weights: weights, outFrames: frames, into: &y, scratch: &scratch)
-        var worst: Float = 0
+        var expected = [Float](repeating: 0, count: frames * channels)
         for t in 0..<frames {
             for o in 0..<channels {
                 let group = o / per
@@ -200,10 +199,23 @@ struct KernelTests {
                         }
                     }
                 }
-                worst = max(worst, abs(y[t * channels + o] - Float(total)))
+                expected[t * channels + o] = Float(total)
             }
         }
-        #expect(worst < 1e-5)
+        for useKernel in PackedLinear.kernelAvailable ? [true, false] : [false] {
+            let weights = GroupedConvolutionWeights(
+                pytorch: weight, channels: channels, groups: groups, kernel: kernel, padding: padding, bias: bias, useKernel: useKernel)
+            #expect((weights.packedGroups != nil) == useKernel)
+            var y = [Float](repeating: .nan, count: frames * channels)
+            var scratch = [Float](repeating: .nan, count: weights.scratchCount(forInput: frames))
+            convolveGrouped(x, frames: frames, weights: weights, outFrames: frames, into: &y, scratch: &scratch)
+            // Sums of up to 480 products of values in [-1, 1] in Float: rounding reaches 2e-5.
+            #expect(maxAbsDifference(y, expected) < 5e-5, "kernel \(useKernel)")
+            // GELU applied by the convolution: the same bits as afterwards; 1 thread as 2.
+            var activated = [Float](repeating: .nan, count: frames * channels)
+            convolveGrouped(x, frames: frames, weights: weights, outFrames: frames, into: &activated, scratch: &scratch, threads: 1, activation: .gelu)
+            #expect(activated == y.map(FastMath.gelu), "kernel \(useKernel)")
+        }
     }
 
     @Test func weightNormAlongTheKernelDimension() {

@@ -115,14 +115,22 @@ public struct GroupedConvolutionWeights: Sendable {
     public let groups: Int
     public let kernel: Int
     public let padding: Int
-    /// Per group, `(out, kernel, in)` with out and in the group's channels.
+    /// Per group, `(out, kernel, in)` with out and in the group's channels (empty when the
+    /// groups are packed).
     public let weights: [Float]
     public let bias: [Float]
+    /// Per group, `(out, kernel * in)` packed for the AVX-512 kernel with the group's bias
+    /// (nil on the OpenBLAS path).
+    public let packedGroups: [PackedLinear]?
 
     public var groupChannels: Int { channels / groups }
 
-    /// From PyTorch's `(channels, channels / groups, kernel)` layout.
-    public init(pytorch weight: [Float], channels: Int, groups: Int, kernel: Int, padding: Int, bias: [Float]) {
+    /// From PyTorch's `(channels, channels / groups, kernel)` layout. `useKernel` picks the
+    /// product (tests force the OpenBLAS one).
+    public init(
+        pytorch weight: [Float], channels: Int, groups: Int, kernel: Int, padding: Int, bias: [Float],
+        useKernel: Bool = PackedLinear.kernelAvailable
+    ) {
         let per = channels / groups
         precondition(weight.count == channels * per * kernel)
         var reordered = [Float](repeating: 0, count: weight.count)
@@ -137,34 +145,81 @@ public struct GroupedConvolutionWeights: Sendable {
         self.groups = groups
         self.kernel = kernel
         self.padding = padding
-        self.weights = reordered
         self.bias = bias
+        if useKernel {
+            let length = per * kernel * per
+            packedGroups = (0..<groups).map { group in
+                PackedLinear(
+                    weight: Array(reordered[(group * length)..<((group + 1) * length)]), bias: Array(bias[(group * per)..<((group + 1) * per)]),
+                    output: per, input: kernel * per, useKernel: true)
+            }
+            weights = []
+        } else {
+            packedGroups = nil
+            weights = reordered
+        }
     }
 
     /// Output frames for `frames` input frames, before any trailing frame is dropped.
     public func outputFrames(forInput frames: Int) -> Int { frames + 2 * padding - kernel + 1 }
-    /// Floats of scratch `convolveGrouped` needs with `KernelThreads.count` threads: one block
-    /// of patches per thread.
+    /// Floats of scratch `convolveGrouped` needs: on the kernel, every group's input with its
+    /// padding; on OpenBLAS, one block of patches per thread (`threads`, default
+    /// `KernelThreads.count`).
     public func scratchCount(forInput frames: Int, threads: Int = KernelThreads.count) -> Int {
-        self.threads(for: threads) * min(max(0, outputFrames(forInput: frames)), Self.frameBlock) * kernel * groupChannels
+        if packedGroups != nil { return (frames + 2 * padding) * channels }
+        return self.threads(for: threads) * min(max(0, outputFrames(forInput: frames)), Self.frameBlock) * kernel * groupChannels
     }
 
     /// Threads `convolveGrouped` uses: one per group at most.
     public func threads(for count: Int) -> Int { max(1, min(count, groups)) }
 
-    /// Output frames per block of patches: wav2vec2's (256, 128 * 48) patches are 12.6 MB, which
-    /// stay in the last-level cache between the gather and the product (a 30 s clip's 1500
-    /// frames would be 37 MB per group, written to and read back from memory).
+    /// Output frames per block of patches on OpenBLAS: wav2vec2's (256, 128 * 48) patches are
+    /// 12.6 MB, which stay in the last-level cache between the gather and the product (a 30 s
+    /// clip's 1500 frames would be 37 MB per group, written to and read back from memory).
     public static let frameBlock = 256
 }
 
-/// `scratch` holds `scratchCount` floats for `threads` threads (one block of patches each).
+/// `scratch` holds `scratchCount` floats. `activation` is applied to every output after the
+/// bias (by the kernel, to the finished sums).
+///
+/// On the AVX-512 kernel each group's channels are first laid out group by group with the
+/// padding as zero frames, `(frames + 2 * padding, groupChannels)`: output frame t of a group
+/// then reads kernel x groupChannels consecutive floats from padded frame t, so each group is
+/// one product reading its input in place (rows overlapping, `lda` = groupChannels), with the
+/// group's bias and the activation fused; the 16 groups are the tasks the threads take in
+/// turn. On OpenBLAS, (block, group) tasks over gathered patches, as described below.
 // (frames, channels) -> (first `outFrames` output frames, channels)
 public func convolveGrouped(
     _ x: UnsafePointer<Float>, frames: Int, weights: GroupedConvolutionWeights, outFrames: Int,
-    into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, threads: Int = KernelThreads.count
+    into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>, threads: Int = KernelThreads.count,
+    activation: Activation = .none
 ) {
     let channels = weights.channels, per = weights.groupChannels, kernel = weights.kernel, padding = weights.padding
+    if let packedGroups = weights.packedGroups {
+        let padded = frames + 2 * padding
+        KernelThreads.forEach(weights.groups) { range in
+            for group in range {
+                let target = scratch + group * padded * per
+                target.update(repeating: 0, count: padding * per)
+                for frame in 0..<frames {
+                    (target + (padding + frame) * per).update(from: x + frame * channels + group * per, count: per)
+                }
+                (target + (padding + frames) * per).update(repeating: 0, count: padding * per)
+            }
+        }
+        let counter = TaskCounter()
+        DispatchQueue.concurrentPerform(iterations: weights.threads(for: threads)) { _ in
+            var group = counter.take()
+            while group < weights.groups {
+                packedGroups[group].apply(
+                    scratch + group * padded * per, lda: per, rows: outFrames, into: y + group * per, ldc: channels, activation: activation,
+                    threads: 1)
+                group = counter.take()
+            }
+        }
+        return
+    }
+    defer { if activation == .gelu { geluInPlace(y, count: outFrames * channels) } }
     let rowLength = kernel * per
     // The (block, group) tasks are shared out over the kernel threads (taken in turn from a
     // counter), each thread with its own block of patches and one single-threaded sgemm per

@@ -79,14 +79,16 @@ public final class PackedLinear: @unchecked Sendable {
     // (rows, input) x (output, input)^T -> (rows, output)
     /// `activation` is applied to each finished output (on the kernel, to the sums still in
     /// registers: no second pass over y).
+    /// y's rows are `ldc` apart (default `output`; the OpenBLAS path needs the default).
     public func apply(
-        _ x: UnsafePointer<Float>, lda: Int? = nil, rows: Int, into y: UnsafeMutablePointer<Float>, activation: Activation = .none,
-        threads: Int = KernelThreads.count
+        _ x: UnsafePointer<Float>, lda: Int? = nil, rows: Int, into y: UnsafeMutablePointer<Float>, ldc: Int? = nil,
+        activation: Activation = .none, threads: Int = KernelThreads.count
     ) {
         guard rows > 0, output > 0 else { return }
-        let lda = lda ?? input
+        let lda = lda ?? input, ldc = ldc ?? output
         guard packed != nil else {
             precondition(lda >= input, "PackedLinear: overlapping rows (lda \(lda) < input \(input)) need the packed kernel")
+            precondition(ldc == output, "PackedLinear: an output row stride needs the packed kernel")
             plain.withUnsafeBufferPointer { weight in
                 withOptionalPointer(bias) { linear(x, lda: lda, rows: rows, input: input, weight: weight.baseAddress!, bias: $0, output: output, into: y) }
             }
@@ -95,7 +97,7 @@ public final class PackedLinear: @unchecked Sendable {
         }
         let panels = panelCount
         if threads <= 1 || rows * output * input < 1 << 20 {
-            applyPanels(x, lda: lda, rows: rows, into: y, panels: 0..<panels, activation: activation)
+            applyPanels(x, lda: lda, rows: rows, into: y, ldc: ldc, panels: 0..<panels, activation: activation)
             return
         }
         let (rowsPerTask, panelsPerTask) = Self.taskPlan(rows: rows, panels: panels, threads: threads)
@@ -126,9 +128,11 @@ public final class PackedLinear: @unchecked Sendable {
                 let first = task / panelTasks * rowsPerTask, panel = task % panelTasks * panelsPerTask
                 let count = min(rowsPerTask, rows - first), share = panel..<min(panels, panel + panelsPerTask)
                 if let copied {
-                    applyCopiedPanels(copied + first * depthBlocks * Int(CK_ROW_STRIDE), rows: count, into: y + first * output, panels: share, activation: activation)
+                    applyCopiedPanels(
+                        copied + first * depthBlocks * Int(CK_ROW_STRIDE), rows: count, into: y + first * ldc, ldc: ldc, panels: share,
+                        activation: activation)
                 } else {
-                    applyPanels(x + first * lda, lda: lda, rows: count, into: y + first * output, panels: share, activation: activation)
+                    applyPanels(x + first * lda, lda: lda, rows: count, into: y + first * ldc, ldc: ldc, panels: share, activation: activation)
                 }
                 task = counter.take()
             }
@@ -137,12 +141,12 @@ public final class PackedLinear: @unchecked Sendable {
 
     /// `applyPanels` on rows laid out beforehand by `ck_copy_rows` (at most CK_BLOCK_ROWS).
     func applyCopiedPanels(
-        _ copied: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, panels: Range<Int>, activation: Activation
+        _ copied: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, ldc: Int, panels: Range<Int>, activation: Activation
     ) {
         guard let packed else { preconditionFailure("applyCopiedPanels needs the packed kernel") }
         withOptionalPointer(bias) { biasPointer in
             ck_gemm_copied(
-                Int32(rows), Int32(output), Int32(input), copied, packed, biasPointer, y, Int32(output), Int32(panels.lowerBound),
+                Int32(rows), Int32(output), Int32(input), copied, packed, biasPointer, y, Int32(ldc), Int32(panels.lowerBound),
                 Int32(panels.upperBound), activation.kernelCode)
         }
     }
@@ -160,12 +164,13 @@ public final class PackedLinear: @unchecked Sendable {
 
     /// The kernel on the outputs of `panels` only (every other column of y untouched).
     func applyPanels(
-        _ x: UnsafePointer<Float>, lda: Int, rows: Int, into y: UnsafeMutablePointer<Float>, panels: Range<Int>, activation: Activation = .none
+        _ x: UnsafePointer<Float>, lda: Int, rows: Int, into y: UnsafeMutablePointer<Float>, ldc: Int? = nil, panels: Range<Int>,
+        activation: Activation = .none
     ) {
         guard let packed else { preconditionFailure("applyPanels needs the packed kernel") }
         withOptionalPointer(bias) { biasPointer in
             ck_gemm_packed(
-                Int32(rows), Int32(output), Int32(input), x, Int32(lda), packed, biasPointer, y, Int32(output),
+                Int32(rows), Int32(output), Int32(input), x, Int32(lda), packed, biasPointer, y, Int32(ldc ?? output),
                 Int32(panels.lowerBound), Int32(panels.upperBound), activation.kernelCode)
         }
     }

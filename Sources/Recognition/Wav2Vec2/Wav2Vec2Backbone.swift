@@ -37,7 +37,7 @@ public final class Wav2Vec2Backbone {
         }
         lock.lock()
         defer { lock.unlock() }
-        workspace.reserve(samples: samples.count, config: config)
+        workspace.reserve(samples: samples.count, config: config, positional: weights.positional)
         let last = forward(samples, frames: frames, observer: observer)
         return try body(last, frames)
     }
@@ -69,8 +69,7 @@ public final class Wav2Vec2Backbone {
         // Positional convolution (grouped, same padding, GELU) added to the features.
         convolveGrouped(
             w.hidden, frames: frames, weights: weights.positional, outFrames: frames, into: w.temporary, scratch: w.scratch,
-            threads: min(KernelThreads.count, w.scoreThreads))
-        geluInPlace(w.temporary, count: frames * hidden)
+            threads: min(KernelThreads.count, w.scoreThreads), activation: .gelu)
         add(w.temporary, into: w.hidden, count: frames * hidden)
 
         let encoderNorm = weights.encoderNorm
@@ -340,7 +339,7 @@ public final class Wav2Vec2Backbone {
         /// Floats allocated (for memory reports).
         private(set) var floatCount = 0
 
-        func reserve(samples count: Int, config: Wav2Vec2Config) {
+        func reserve(samples count: Int, config: Wav2Vec2Config, positional: GroupedConvolutionWeights) {
             let threads = max(1, KernelThreads.count)
             if count <= samples && threads <= scoreThreads { return }
             release()
@@ -372,10 +371,8 @@ public final class Wav2Vec2Backbone {
             let frames = config.frames(forSamples: count)
             let hidden = config.hiddenSize
             features = allocate(frames * config.convolutionChannels.last!)
-            // One block of positional-convolution patches per kernel thread (as `scratchCount` of the
-            // positional weights; `forward` uses at most `scoreThreads` threads for it).
-            let positionalThreads = min(threads, config.positionalGroups)
-            scratch = max(scratch, positionalThreads * min(frames, GroupedConvolutionWeights.frameBlock) * config.positionalKernel * (hidden / config.positionalGroups))
+            // The positional convolution's scratch (`forward` uses at most `scoreThreads` threads for it).
+            scratch = max(scratch, positional.scratchCount(forInput: frames, threads: threads))
             convolutionA = allocate(sizes[0])
             convolutionB = allocate(sizes[1])
             self.scratch = allocate(scratch)
