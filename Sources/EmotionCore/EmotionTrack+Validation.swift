@@ -7,14 +7,30 @@ extension EmotionTrack {
         emotions rawNames: [String], times: [Double], rows: [[Double]], source: String,
         origin: String? = nil, model: String? = nil
     ) throws -> EmotionTrack {
+        var values: [Double] = []
+        values.reserveCapacity(rows.reduce(0) { $0 + $1.count })
+        let rowEnds = rows.map { row in
+            values.append(contentsOf: row)
+            return values.count
+        }
+        return try validated(
+            emotions: rawNames, times: times, values: values, rowEnds: rowEnds, source: source, origin: origin, model: model)
+    }
+
+    /// `validated` for rows stored one after another in `values`: row `i` is
+    /// `values[rowEnds[i - 1]..<rowEnds[i]]` (from 0 for the first row). Once every row has
+    /// the right length, `values` is the track's alpha as is.
+    static func validated(
+        emotions rawNames: [String], times: [Double], values: [Double], rowEnds: [Int], source: String,
+        origin: String?, model: String?
+    ) throws -> EmotionTrack {
         let emotions = try canonicalEmotions(rawNames, source: source)
         guard !times.isEmpty else { throw EmotionCoreError("track.empty", "\(source): the track has no frames") }
-        guard rows.count == times.count else {
+        guard rowEnds.count == times.count else {
             throw EmotionCoreError(
-                "track.frameCount", "\(source): \(times.count) times but \(rows.count) alpha rows")
+                "track.frameCount", "\(source): \(times.count) times but \(rowEnds.count) alpha rows")
         }
-        var alpha: [Double] = []
-        alpha.reserveCapacity(times.count * emotions.count)
+        var rowStart = 0
         for (frame, time) in times.enumerated() {
             guard time.isFinite else { throw EmotionCoreError("track.badTime", "\(source): frame \(frame): time is not a finite number") }
             guard time >= 0 else { throw EmotionCoreError("track.negativeTime", "\(source): frame \(frame): negative time \(time)") }
@@ -23,23 +39,26 @@ extension EmotionTrack {
                     "track.nonIncreasingTime",
                     "\(source): frame \(frame): time \(time) is not after the previous frame's \(times[frame - 1])")
             }
-            let row = rows[frame]
-            guard row.count == emotions.count else {
+            let rowEnd = rowEnds[frame]
+            guard rowEnd - rowStart == emotions.count else {
                 throw EmotionCoreError(
-                    "track.rowLength", "\(source): frame \(frame): \(row.count) values for \(emotions.count) emotions")
+                    "track.rowLength", "\(source): frame \(frame): \(rowEnd - rowStart) values for \(emotions.count) emotions")
             }
-            for (index, value) in row.enumerated() {
+            for index in rowStart..<rowEnd {
+                let value = values[index]
                 guard value.isFinite else {
-                    throw EmotionCoreError("track.nonFinite", "\(source): frame \(frame): \(emotions[index]) is not a finite number")
+                    throw EmotionCoreError(
+                        "track.nonFinite", "\(source): frame \(frame): \(emotions[index - rowStart]) is not a finite number")
                 }
                 guard value > 0 else {
                     throw EmotionCoreError(
-                        "track.nonPositiveAlpha", "\(source): frame \(frame): alpha for \(emotions[index]) is \(value), must be > 0")
+                        "track.nonPositiveAlpha",
+                        "\(source): frame \(frame): alpha for \(emotions[index - rowStart]) is \(value), must be > 0")
                 }
             }
-            alpha.append(contentsOf: row)
+            rowStart = rowEnd
         }
-        return EmotionTrack(emotions: emotions, times: times, alpha: alpha, source: origin, model: model)
+        return EmotionTrack(emotions: emotions, times: times, alpha: values, source: origin, model: model)
     }
 
     /// Canonical names for a header, refusing unknown, empty and duplicate names.
@@ -68,7 +87,7 @@ extension EmotionTrack {
     /// to 1 within 1e-3.
     public static let defaultConcentration = 100.0
 
-    static func alphaFromMixture(_ row: [Double], concentration: Double, frame: Int, emotions: [String], source: String)
+    static func alphaFromMixture(_ row: some Collection<Double>, concentration: Double, frame: Int, emotions: [String], source: String)
         throws -> [Double]
     {
         for (index, value) in row.enumerated() {
