@@ -102,7 +102,18 @@ public enum JSONScanner {
 
         mutating func document() throws -> [(key: String, member: ScannedMember)] {
             try expect(UInt8(ascii: "{"))
-            var members: [(key: String, member: ScannedMember)] = []
+            let members = try objectMembers { try $0.member() }
+            skipWhitespace()
+            guard position == bytes.count else { throw Unusual() }
+            return members.map { (key: $0.key, member: $0.value) }
+        }
+
+        /// An object's members up to and including the closing brace (the cursor is past
+        /// the opening one), each value read by `value`.
+        private mutating func objectMembers<Value>(_ value: (inout Scanner) throws -> Value) throws
+            -> [(key: String, value: Value)]
+        {
+            var members: [(key: String, value: Value)] = []
             var keys = Set<String>()
             if !take(UInt8(ascii: "}")) {
                 repeat {
@@ -110,12 +121,10 @@ public enum JSONScanner {
                     let key = try string(isKey: true)
                     guard keys.insert(key).inserted else { throw Unusual() }  // json-c keeps the last: leave it to json-c
                     try expect(UInt8(ascii: ":"))
-                    members.append((key, try member()))
+                    members.append((key, try value(&self)))
                 } while take(UInt8(ascii: ","))
                 try expect(UInt8(ascii: "}"))
             }
-            skipWhitespace()
-            guard position == bytes.count else { throw Unusual() }
             return members
         }
 
@@ -162,19 +171,7 @@ public enum JSONScanner {
             switch current {
             case UInt8(ascii: "{"):
                 position += 1
-                var entries: [(key: String, value: JSONValue)] = []
-                var keys = Set<String>()
-                if !take(UInt8(ascii: "}")) {
-                    repeat {
-                        skipWhitespace()
-                        let key = try string(isKey: true)
-                        guard keys.insert(key).inserted else { throw Unusual() }
-                        try expect(UInt8(ascii: ":"))
-                        entries.append((key, try value(depth: depth + 1)))
-                    } while take(UInt8(ascii: ","))
-                    try expect(UInt8(ascii: "}"))
-                }
-                return .object(JSONObject(entries))
+                return .object(JSONObject(try objectMembers { try $0.value(depth: depth + 1) }))
             case UInt8(ascii: "["):
                 position += 1
                 var items: [JSONValue] = []

@@ -1,6 +1,7 @@
 import EmotionCore
 import Foundation
 import JSONIO
+import TestSupport
 import Testing
 
 /// Track JSON is read by the flat scanner when it is strict JSON and by json-c otherwise. A
@@ -118,7 +119,7 @@ import Testing
     }
 
     @Test func ourOwnFilesTakeTheFastPathAndReadBackExactly() throws {
-        var generator = SystemRandomNumberGenerator()
+        var generator = SplitMix64(seed: 2026)
         let frames = 2_000
         let alpha = (0..<frames * 7).map { _ in Double.random(in: 1e-6...50, using: &generator) }
         let times = (0..<frames).map { Double($0) / 50 + Double.random(in: 0..<0.001, using: &generator) }

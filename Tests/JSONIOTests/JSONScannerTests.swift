@@ -1,12 +1,13 @@
 import Foundation
 import JSONIO
+import TestSupport
 import Testing
 
 @Suite struct JSONScannerTests {
     /// Number texts of every shape: shortest round-trip, %.17g, fixed decimals, exponents,
     /// long mantissas, zeros, subnormals, halfway cases and overflow.
     static func numberTexts(count: Int, seed: UInt64) -> [String] {
-        var generator = SplitMix(seed: seed)
+        var generator = SplitMix64(seed: seed)
         var texts = [
             "0", "-0", "0.0", "-0.0", "0e0", "-0e-5", "1", "-1", "1E+2", "1e-2", "2.5E3", "123456789012345678",
             "-123456789012345678", "9007199254740993", "9007199254740993.0", "9007199254740992.5", "4.9e-324",
@@ -135,18 +136,5 @@ import Testing
         let members = try #require(JSONScanner.scanObject(Data(text.utf8)))
         guard case .numbers(let values) = members[0].member else { Issue.record("not flat"); return }
         #expect(values.count == count && values[count - 1] == Double(count - 1) / 64)
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so failures reproduce.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
