@@ -60,6 +60,12 @@ public final class PackedLinear: @unchecked Sendable {
     /// copy of them block by block anyway.
     static let blockRows = Int(CK_BLOCK_ROWS)
 
+    /// Largest copy of the rows made once for all the tasks of a product: up to twice a core's
+    /// L2 here (the 1 s clip's products, 0.1-2.5 MB). A larger one (30 s: 6-19 MB) is written
+    /// to memory and read back by the tasks, which measured slower than each task copying its
+    /// rows block by block into its own cache-sized buffer, and would hold that much memory.
+    static let copyOnceBytes = 4 << 20
+
     /// How the kernel threads share a product out: tasks of (rows, panels), about 4 per thread
     /// so that a thread the system pauses does not hold the other back. Each task copies its
     /// rows (rows x input floats) once per call, so tasks first take whole blocks of rows (long
@@ -104,10 +110,12 @@ public final class PackedLinear: @unchecked Sendable {
         let rowTasks = (rows + rowsPerTask - 1) / rowsPerTask, panelTasks = (panels + panelsPerTask - 1) / panelsPerTask
         let tasks = rowTasks * panelTasks
         // When a block of rows is shared out by panels, its rows are copied once for all its tasks
-        // (first, by depth blocks, on the kernel threads) instead of once per task.
+        // (first, by depth blocks, on the kernel threads) instead of once per task, if the copy
+        // stays in the caches until the tasks read it (see `copyOnceBytes`).
         let depthBlocks = (input + Int(CK_BLOCK_DEPTH) - 1) / Int(CK_BLOCK_DEPTH)
+        let copyCount = ck_copied_rows_count(Int32(rows), Int32(input))
         let copied: UnsafeMutablePointer<Float>? =
-            panelTasks > 1 ? ck_thread_buffer(ck_copied_rows_count(Int32(rows), Int32(input))) : nil
+            panelTasks > 1 && copyCount * MemoryLayout<Float>.stride <= Self.copyOnceBytes ? ck_thread_buffer(copyCount) : nil
         if let copied {
             let copyCounter = TaskCounter()
             DispatchQueue.concurrentPerform(iterations: min(threads, rowTasks * depthBlocks)) { _ in
