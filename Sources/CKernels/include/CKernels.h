@@ -80,6 +80,15 @@ void ck_softmax_rows(float *x, int rows, int width, int ld, float *inverse_sums)
  * the plain loop). Needs ck_avx512_available() (AVX-512 F and VL). */
 void ck_column_sums(const float *x, int rows, int columns, int ld, double *sums, double *squares);
 
+/* The kernel threads' pool (Pool.c): runs body(context, w) for w in 0..<workers, worker 0 on
+ * the calling thread, and returns when every call has returned. Idle workers spin for about
+ * 0.3 ms before they sleep, so that steps that follow each other closely do not wait for a
+ * thread to wake. One step at a time: a call made while the pool is busy (from inside a body,
+ * or from another thread) runs body(context, 0) alone on the calling thread, so bodies must
+ * share their work through a counter (worker 0 alone must be able to do all of it). */
+typedef void (*ck_pool_body)(void *context, int worker);
+void ck_pool_run(int workers, ck_pool_body body, void *context);
+
 #ifdef __cplusplus
 }
 #endif

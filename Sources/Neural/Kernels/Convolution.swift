@@ -208,7 +208,7 @@ public func convolveGrouped(
             }
         }
         let counter = TaskCounter()
-        DispatchQueue.concurrentPerform(iterations: weights.threads(for: threads)) { _ in
+        KernelThreads.run(weights.threads(for: threads)) { _ in
             var group = counter.take()
             while group < weights.groups {
                 packedGroups[group].apply(
@@ -231,7 +231,7 @@ public func convolveGrouped(
     let blocks = (outFrames + GroupedConvolutionWeights.frameBlock - 1) / GroupedConvolutionWeights.frameBlock
     let counter = TaskCounter()
     weights.weights.withUnsafeBufferPointer { w in
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+        KernelThreads.run(threads) { thread in
             let patches = scratch + thread * blockLength
             var task = counter.take()
             while task < blocks * weights.groups {

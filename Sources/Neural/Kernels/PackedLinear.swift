@@ -118,7 +118,7 @@ public final class PackedLinear: @unchecked Sendable {
             panelTasks > 1 && copyCount * MemoryLayout<Float>.stride <= Self.copyOnceBytes ? ck_thread_buffer(copyCount) : nil
         if let copied {
             let copyCounter = TaskCounter()
-            DispatchQueue.concurrentPerform(iterations: min(threads, rowTasks * depthBlocks)) { _ in
+            KernelThreads.run(min(threads, rowTasks * depthBlocks)) { _ in
                 var task = copyCounter.take()
                 while task < rowTasks * depthBlocks {
                     let first = task / depthBlocks * rowsPerTask, block = task % depthBlocks
@@ -130,7 +130,7 @@ public final class PackedLinear: @unchecked Sendable {
             }
         }
         let counter = TaskCounter()
-        DispatchQueue.concurrentPerform(iterations: min(threads, tasks)) { _ in
+        KernelThreads.run(min(threads, tasks)) { _ in
             var task = counter.take()
             while task < tasks {
                 let first = task / panelTasks * rowsPerTask, panel = task % panelTasks * panelsPerTask

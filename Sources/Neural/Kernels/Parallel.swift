@@ -1,3 +1,4 @@
+import CKernels
 import Dispatch
 import Foundation
 
@@ -5,6 +6,27 @@ import Foundation
 public enum KernelThreads {
     /// How many threads kernels split their rows over (set with `setBLASThreads` alike).
     nonisolated(unsafe) public static var count = 2
+
+    /// Runs `body(worker)` for worker 0..<workers on the kernel threads' pool (`ck_pool_run`:
+    /// worker 0 on the calling thread; idle workers spin for about 0.3 ms before they sleep, so
+    /// the next step does not wait for a thread to wake, about 20 us each with GCD here). The
+    /// bodies must share their work through a `TaskCounter`: while the pool is busy (a step
+    /// started inside another, or from another thread) worker 0 alone runs, and must do it all.
+    public static func run(_ workers: Int, _ body: (Int) -> Void) {
+        if workers <= 1 {
+            body(0)
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            var closure = body
+            withUnsafeMutablePointer(to: &closure) { pointer in
+                ck_pool_run(
+                    Int32(workers),
+                    { context, worker in context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(Int(worker)) },
+                    pointer)
+            }
+        }
+    }
 
     /// Runs `body(range)` over `0..<total` split into contiguous ranges of at least `grain` items,
     /// about 4 per thread, which the threads take in turn (`TaskCounter`): when the system gives
@@ -21,7 +43,7 @@ public enum KernelThreads {
         let parts = min(4 * threads, max(threads, total / max(1, grain)))
         let chunk = (total + parts - 1) / parts
         let counter = TaskCounter()
-        DispatchQueue.concurrentPerform(iterations: threads) { _ in
+        run(threads) { _ in
             var part = counter.take()
             while part < parts {
                 let start = part * chunk

@@ -208,7 +208,7 @@ public final class Wav2Vec2Backbone {
             attentionOnPackedKernel(qkv, frames: frames, threads: min(threads, config.attentionHeads), into: context)
         } else {
             let counter = TaskCounter()
-            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+            KernelThreads.run(threads) { thread in
                 let scores = w.scores + thread * scoreSize
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.attentionRows) { inverseSums in
                     let inverseSums = inverseSums.baseAddress!
@@ -251,7 +251,7 @@ public final class Wav2Vec2Backbone {
         let scoreSize = min(frames, Self.attentionRows) * frames
         let keySize = PackedProduct.count(columns: frames, depth: head), valueSize = PackedProduct.count(columns: head, depth: frames)
         let counter = TaskCounter()
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+        KernelThreads.run(threads) { thread in
             let scores = w.scores + thread * scoreSize
             let keys = w.packedKeys + thread * keySize, values = w.packedValues + thread * valueSize
             withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.attentionRows) { inverseSums in
