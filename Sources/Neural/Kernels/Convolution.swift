@@ -207,15 +207,10 @@ public func convolveGrouped(
                 (target + (padding + frames) * per).update(repeating: 0, count: padding * per)
             }
         }
-        let counter = TaskCounter()
-        KernelThreads.run(weights.threads(for: threads)) { _ in
-            var group = counter.take()
-            while group < weights.groups {
-                packedGroups[group].apply(
-                    scratch + group * padded * per, lda: per, rows: outFrames, into: y + group * per, ldc: channels, activation: activation,
-                    threads: 1)
-                group = counter.take()
-            }
+        KernelThreads.forEachTask(weights.groups, workers: threads) { group, _ in
+            packedGroups[group].apply(
+                scratch + group * padded * per, lda: per, rows: outFrames, into: y + group * per, ldc: channels, activation: activation,
+                threads: 1)
         }
         return
     }
@@ -229,33 +224,28 @@ public func convolveGrouped(
     let threads = weights.threads(for: threads)
     let blockLength = min(GroupedConvolutionWeights.frameBlock, outFrames) * rowLength
     let blocks = (outFrames + GroupedConvolutionWeights.frameBlock - 1) / GroupedConvolutionWeights.frameBlock
-    let counter = TaskCounter()
     weights.weights.withUnsafeBufferPointer { w in
-        KernelThreads.run(threads) { thread in
+        KernelThreads.forEachTask(blocks * weights.groups, workers: threads) { task, thread in
             let patches = scratch + thread * blockLength
-            var task = counter.take()
-            while task < blocks * weights.groups {
-                let first = task / weights.groups * GroupedConvolutionWeights.frameBlock
-                let group = task % weights.groups
-                let count = min(GroupedConvolutionWeights.frameBlock, outFrames - first)
-                let column = group * per
-                for row in 0..<count {
-                    let patch = patches + row * rowLength
-                    let frame = first + row
-                    for tap in 0..<kernel {
-                        let source = frame + tap - padding
-                        if source < 0 || source >= frames {
-                            (patch + tap * per).update(repeating: 0, count: per)
-                        } else {
-                            (patch + tap * per).update(from: x + source * channels + column, count: per)
-                        }
+            let first = task / weights.groups * GroupedConvolutionWeights.frameBlock
+            let group = task % weights.groups
+            let count = min(GroupedConvolutionWeights.frameBlock, outFrames - first)
+            let column = group * per
+            for row in 0..<count {
+                let patch = patches + row * rowLength
+                let frame = first + row
+                for tap in 0..<kernel {
+                    let source = frame + tap - padding
+                    if source < 0 || source >= frames {
+                        (patch + tap * per).update(repeating: 0, count: per)
+                    } else {
+                        (patch + tap * per).update(from: x + source * channels + column, count: per)
                     }
                 }
-                gemmSingleThreaded(
-                    patches, lda: rowLength, w.baseAddress! + column * rowLength, ldb: rowLength, y + first * channels + column,
-                    ldc: channels, m: count, n: per, k: rowLength, transposeB: true)
-                task = counter.take()
             }
+            gemmSingleThreaded(
+                patches, lda: rowLength, w.baseAddress! + column * rowLength, ldb: rowLength, y + first * channels + column,
+                ldc: channels, m: count, n: per, k: rowLength, transposeB: true)
         }
     }
     weights.bias.withUnsafeBufferPointer { bias in

@@ -117,32 +117,22 @@ public final class PackedLinear: @unchecked Sendable {
         let copied: UnsafeMutablePointer<Float>? =
             panelTasks > 1 && copyCount * MemoryLayout<Float>.stride <= Self.copyOnceBytes ? ck_thread_buffer(copyCount) : nil
         if let copied {
-            let copyCounter = TaskCounter()
-            KernelThreads.run(min(threads, rowTasks * depthBlocks)) { _ in
-                var task = copyCounter.take()
-                while task < rowTasks * depthBlocks {
-                    let first = task / depthBlocks * rowsPerTask, block = task % depthBlocks
-                    ck_copy_rows(
-                        Int32(min(rowsPerTask, rows - first)), Int32(input), x + first * lda, Int32(lda),
-                        copied + first * depthBlocks * Int(CK_ROW_STRIDE), Int32(block), Int32(block + 1))
-                    task = copyCounter.take()
-                }
+            KernelThreads.forEachTask(rowTasks * depthBlocks, workers: threads) { task, _ in
+                let first = task / depthBlocks * rowsPerTask, block = task % depthBlocks
+                ck_copy_rows(
+                    Int32(min(rowsPerTask, rows - first)), Int32(input), x + first * lda, Int32(lda),
+                    copied + first * depthBlocks * Int(CK_ROW_STRIDE), Int32(block), Int32(block + 1))
             }
         }
-        let counter = TaskCounter()
-        KernelThreads.run(min(threads, tasks)) { _ in
-            var task = counter.take()
-            while task < tasks {
-                let first = task / panelTasks * rowsPerTask, panel = task % panelTasks * panelsPerTask
-                let count = min(rowsPerTask, rows - first), share = panel..<min(panels, panel + panelsPerTask)
-                if let copied {
-                    applyCopiedPanels(
-                        copied + first * depthBlocks * Int(CK_ROW_STRIDE), rows: count, into: y + first * ldc, ldc: ldc, panels: share,
-                        activation: activation)
-                } else {
-                    applyPanels(x + first * lda, lda: lda, rows: count, into: y + first * ldc, ldc: ldc, panels: share, activation: activation)
-                }
-                task = counter.take()
+        KernelThreads.forEachTask(tasks, workers: threads) { task, _ in
+            let first = task / panelTasks * rowsPerTask, panel = task % panelTasks * panelsPerTask
+            let count = min(rowsPerTask, rows - first), share = panel..<min(panels, panel + panelsPerTask)
+            if let copied {
+                applyCopiedPanels(
+                    copied + first * depthBlocks * Int(CK_ROW_STRIDE), rows: count, into: y + first * ldc, ldc: ldc, panels: share,
+                    activation: activation)
+            } else {
+                applyPanels(x + first * lda, lda: lda, rows: count, into: y + first * ldc, ldc: ldc, panels: share, activation: activation)
             }
         }
     }

@@ -28,6 +28,21 @@ public enum KernelThreads {
         }
     }
 
+    /// Runs `body(task, worker)` for every task of `0..<count` on up to `workers` threads of the
+    /// pool, each thread taking the next task from a shared `TaskCounter` (what lets the pool
+    /// run a step on worker 0 alone, and a slow core do fewer tasks). `worker` (below the number
+    /// of threads used) picks a thread's own scratch; what a task computes must not depend on it.
+    public static func forEachTask(_ count: Int, workers: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
+        let counter = TaskCounter()
+        run(min(workers, count)) { worker in
+            var task = counter.take()
+            while task < count {
+                body(task, worker)
+                task = counter.take()
+            }
+        }
+    }
+
     /// Runs `body(range)` over `0..<total` split into contiguous ranges of at least `grain` items,
     /// about 4 per thread, which the threads take in turn (`TaskCounter`): when the system gives
     /// one core less time (this machine's two cores measured 100 and 158 GFLOPS while both
@@ -42,15 +57,10 @@ public enum KernelThreads {
         }
         let parts = min(4 * threads, max(threads, total / max(1, grain)))
         let chunk = (total + parts - 1) / parts
-        let counter = TaskCounter()
-        run(threads) { _ in
-            var part = counter.take()
-            while part < parts {
-                let start = part * chunk
-                let end = min(total, start + chunk)
-                if start < end { body(start..<end) }
-                part = counter.take()
-            }
+        forEachTask(parts, workers: threads) { part, _ in
+            let start = part * chunk
+            let end = min(total, start + chunk)
+            if start < end { body(start..<end) }
         }
     }
 }

@@ -207,32 +207,27 @@ public final class Wav2Vec2Backbone {
         if PackedLinear.kernelAvailable {
             attentionOnPackedKernel(qkv, frames: frames, threads: min(threads, config.attentionHeads), into: context)
         } else {
-            let counter = TaskCounter()
-            KernelThreads.run(threads) { thread in
+            KernelThreads.forEachTask(tasks, workers: threads) { task, thread in
                 let scores = w.scores + thread * scoreSize
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.attentionRows) { inverseSums in
                     let inverseSums = inverseSums.baseAddress!
-                    var task = counter.take()
-                    while task < tasks {
-                        let index = task / blocks
-                        let first = (task % blocks) * Self.attentionRows
-                        let rows = min(Self.attentionRows, frames - first)
-                        let query = qkv + first * width + index * head
-                        let key = qkv + hidden + index * head
-                        let value = qkv + 2 * hidden + index * head
-                        // (rows, head) x (frames, head)^T -> (rows, frames)
-                        gemmSingleThreaded(query, lda: width, key, ldb: width, scores, ldc: frames, m: rows, n: frames, k: head, transposeB: true)
-                        softmaxRowsUnnormalised(scores, rows: rows, width: frames, inverseSums: inverseSums)
-                        // (rows, frames) x (frames, head) -> this head's columns of rows first..<first+rows,
-                        // then each row divided by its softmax sum (head values instead of frames).
-                        let output = context + first * hidden + index * head
-                        gemmSingleThreaded(scores, lda: frames, value, ldb: width, output, ldc: hidden, m: rows, n: head, k: frames)
-                        for row in 0..<rows {
-                            let values = output + row * hidden
-                            let inverse = inverseSums[row]
-                            for column in 0..<head { values[column] *= inverse }
-                        }
-                        task = counter.take()
+                    let index = task / blocks
+                    let first = (task % blocks) * Self.attentionRows
+                    let rows = min(Self.attentionRows, frames - first)
+                    let query = qkv + first * width + index * head
+                    let key = qkv + hidden + index * head
+                    let value = qkv + 2 * hidden + index * head
+                    // (rows, head) x (frames, head)^T -> (rows, frames)
+                    gemmSingleThreaded(query, lda: width, key, ldb: width, scores, ldc: frames, m: rows, n: frames, k: head, transposeB: true)
+                    softmaxRowsUnnormalised(scores, rows: rows, width: frames, inverseSums: inverseSums)
+                    // (rows, frames) x (frames, head) -> this head's columns of rows first..<first+rows,
+                    // then each row divided by its softmax sum (head values instead of frames).
+                    let output = context + first * hidden + index * head
+                    gemmSingleThreaded(scores, lda: frames, value, ldb: width, output, ldc: hidden, m: rows, n: head, k: frames)
+                    for row in 0..<rows {
+                        let values = output + row * hidden
+                        let inverse = inverseSums[row]
+                        for column in 0..<head { values[column] *= inverse }
                     }
                 }
             }
@@ -250,33 +245,28 @@ public final class Wav2Vec2Backbone {
         let heads = config.attentionHeads
         let scoreSize = min(frames, Self.attentionRows) * frames
         let keySize = PackedProduct.count(columns: frames, depth: head), valueSize = PackedProduct.count(columns: head, depth: frames)
-        let counter = TaskCounter()
-        KernelThreads.run(threads) { thread in
+        KernelThreads.forEachTask(heads, workers: threads) { index, thread in
             let scores = w.scores + thread * scoreSize
             let keys = w.packedKeys + thread * keySize, values = w.packedValues + thread * valueSize
             withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.attentionRows) { inverseSums in
                 let inverseSums = inverseSums.baseAddress!
-                var index = counter.take()
-                while index < heads {
-                    PackedProduct.packTransposed(qkv + hidden + index * head, ld: width, columns: frames, depth: head, into: keys)
-                    PackedProduct.packRows(qkv + 2 * hidden + index * head, ld: width, depth: frames, columns: head, into: values)
-                    var first = 0
-                    while first < frames {
-                        let rows = min(Self.attentionRows, frames - first)
-                        // (rows, head) x (frames, head)^T -> (rows, frames)
-                        PackedProduct.multiply(qkv + first * width + index * head, lda: width, keys, into: scores, ldc: frames, rows: rows, columns: frames, depth: head)
-                        softmaxRowsUnnormalised(scores, rows: rows, width: frames, inverseSums: inverseSums)
-                        // (rows, frames) x (frames, head) -> this head's columns, each row then divided by its sum.
-                        let output = context + first * hidden + index * head
-                        PackedProduct.multiply(scores, lda: frames, values, into: output, ldc: hidden, rows: rows, columns: head, depth: frames)
-                        for row in 0..<rows {
-                            let values = output + row * hidden
-                            let inverse = inverseSums[row]
-                            for column in 0..<head { values[column] *= inverse }
-                        }
-                        first += rows
+                PackedProduct.packTransposed(qkv + hidden + index * head, ld: width, columns: frames, depth: head, into: keys)
+                PackedProduct.packRows(qkv + 2 * hidden + index * head, ld: width, depth: frames, columns: head, into: values)
+                var first = 0
+                while first < frames {
+                    let rows = min(Self.attentionRows, frames - first)
+                    // (rows, head) x (frames, head)^T -> (rows, frames)
+                    PackedProduct.multiply(qkv + first * width + index * head, lda: width, keys, into: scores, ldc: frames, rows: rows, columns: frames, depth: head)
+                    softmaxRowsUnnormalised(scores, rows: rows, width: frames, inverseSums: inverseSums)
+                    // (rows, frames) x (frames, head) -> this head's columns, each row then divided by its sum.
+                    let output = context + first * hidden + index * head
+                    PackedProduct.multiply(scores, lda: frames, values, into: output, ldc: hidden, rows: rows, columns: head, depth: frames)
+                    for row in 0..<rows {
+                        let values = output + row * hidden
+                        let inverse = inverseSums[row]
+                        for column in 0..<head { values[column] *= inverse }
                     }
-                    index = counter.take()
+                    first += rows
                 }
             }
         }
