@@ -13,6 +13,7 @@ import Neural
 var rowsList = [49, 249, 499, 1499]
 var attentionOnly = false
 var repeatCount = 5
+var streamOnly = false
 var arguments = Array(CommandLine.arguments.dropFirst())
 while !arguments.isEmpty {
     let flag = arguments.removeFirst()
@@ -25,10 +26,12 @@ while !arguments.isEmpty {
         }
     case "--attention":
         attentionOnly = true
+    case "--stream":
+        streamOnly = true
     case "--repeat":
         repeatCount = Int(arguments.removeFirst()) ?? repeatCount
     default:
-        print("usage: GemmBenchmark [--rows R ...] [--repeat N]")
+        print("usage: GemmBenchmark [--rows R ...] [--repeat N] [--attention] [--stream]")
         exit(2)
     }
 }
@@ -76,6 +79,44 @@ func secondsPerCall(_ body: () -> Void) -> Double {
 }
 
 let shapes = [(2304, 768), (768, 768), (3072, 768), (768, 3072)]
+
+/// Wall seconds of the fastest of `repeatCount` calls (after one warm-up call).
+func wallSeconds(_ body: () -> Void) -> Double {
+    body()
+    var best = Double.infinity
+    for _ in 0..<repeatCount {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+    }
+    return best
+}
+
+// The transformer's products as a forward pass meets them: 12 layers' own weights (340 MB, more
+// than the caches hold), each streamed from memory once per pass. Wall time on 1 and 2 threads,
+// GFLOPS and the weights' GB/s; for short clips this, not the compute, sets the pace.
+if streamOnly {
+    let layers = 12
+    let weights = (0..<layers).flatMap { _ in
+        shapes.map { output, input in
+            PackedLinear(weight: (0..<(output * input)).map { _ in nextRandom() * 0.05 }, bias: (0..<output).map { _ in nextRandom() }, output: output, input: input)
+        }
+    }
+    let bytes = Double(weights.reduce(0) { $0 + $1.weightBytes })
+    print("streamed products: rows  threads  wall ms  GFLOPS  weights GB/s  (\(layers) layers, \(Int(bytes / 1e6)) MB of weights)")
+    for rows in rowsList {
+        let x = (0..<(rows * 3072)).map { _ in nextRandom() }
+        var y = [Float](repeating: 0, count: rows * 3072)
+        let flops = weights.reduce(0.0) { $0 + 2 * Double(rows * $1.output * $1.input) }
+        for threads in [1, 2] {
+            RuntimeThreads.configure(threads)
+            let seconds = wallSeconds { for layer in weights { layer.apply(x, rows: rows, into: &y) } }
+            print("\(rows)  \(threads)  " + String(format: "%.1f  %.1f  %.1f", seconds * 1e3, flops / seconds / 1e9, bytes / seconds / 1e9))
+        }
+    }
+    exit(0)
+}
+
 var identical = true
 for rows in attentionOnly ? [] : rowsList {
     for (output, input) in shapes {

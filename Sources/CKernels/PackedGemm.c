@@ -21,6 +21,34 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+
+#define CK_HUGE_PAGE ((size_t)2 << 20)
+
+/* Whole 4 KB pages: the last, partial 2 MB of the region keeps small pages (no memory is held
+ * beyond the weights). */
+static size_t ck_weight_pages(size_t bytes) { return (bytes + 4095) / 4096 * 4096; }
+
+float *ck_alloc_weights(size_t bytes) {
+    if (bytes < CK_HUGE_PAGE) return aligned_alloc(64, (bytes + 63) / 64 * 64);
+    size_t length = ck_weight_pages(bytes);
+    void *pointer = mmap(NULL, length + CK_HUGE_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pointer == MAP_FAILED) return NULL;
+    uintptr_t start = ((uintptr_t)pointer + CK_HUGE_PAGE - 1) / CK_HUGE_PAGE * CK_HUGE_PAGE;
+    uintptr_t end = (uintptr_t)pointer + length + CK_HUGE_PAGE;
+    if (start > (uintptr_t)pointer) munmap(pointer, start - (uintptr_t)pointer);
+    if (end > start + length) munmap((void *)(start + length), end - (start + length));
+#ifdef MADV_HUGEPAGE
+    madvise((void *)start, length, MADV_HUGEPAGE);
+#endif
+    return (float *)start;
+}
+
+void ck_free_weights(float *pointer, size_t bytes) {
+    if (!pointer) return;
+    if (bytes < CK_HUGE_PAGE) free(pointer);
+    else munmap(pointer, ck_weight_pages(bytes));
+}
 
 size_t ck_packed_count(int n, int k) {
     size_t panels = ((size_t)n + CK_PANEL_COLUMNS - 1) / CK_PANEL_COLUMNS;
@@ -195,7 +223,7 @@ CK_VECTOR void ck_column_sums(const float *x, int rows, int columns, int ld, dou
  * (and with `gelu`, apply GELU to the finished sums before they are stored).
  * prefetch (when `fetch`): the next panel's block, asked into L2 while this one computes. */
 CK_INLINE CK_VECTOR void ck_tile(const int rows, const int vectors, const int fetch, const int gelu, int depth, const float *restrict tile,
-                                 const float *restrict panel, const float *next, float *c, int ldc, int first, int last,
+                                 const float *restrict panel, const float *next, int fetch_lines, float *c, int ldc, int first, int last,
                                  const float *bias, __mmask16 mask0, __mmask16 mask1) {
     __m512 sum0[CK_TILE_ROWS], sum1[CK_TILE_ROWS];
 #pragma clang loop unroll(full)
@@ -208,12 +236,20 @@ CK_INLINE CK_VECTOR void ck_tile(const int rows, const int vectors, const int fe
             sum1[r] = vectors == 2 ? _mm512_maskz_loadu_ps(mask1, c + (size_t)r * ldc + 16) : _mm512_setzero_ps();
         }
     }
+    /* One cache line of `next` every `step` values of i, fetch_lines of them spread over the tile. */
+    int step = fetch && fetch_lines > 0 ? (depth / fetch_lines > 0 ? depth / fetch_lines : 1) : 0;
+    int due = 0, fetched = 0;
     for (int i = 0; i < depth; i++) {
         __m512 b0 = _mm512_loadu_ps(panel + (size_t)i * CK_PANEL_COLUMNS);
         __m512 b1 = vectors == 2 ? _mm512_loadu_ps(panel + (size_t)i * CK_PANEL_COLUMNS + 16) : b0;
-        if (fetch) {
-            _mm_prefetch((const char *)(next + (size_t)i * CK_PANEL_COLUMNS), _MM_HINT_T1);
-            _mm_prefetch((const char *)(next + (size_t)i * CK_PANEL_COLUMNS + 16), _MM_HINT_T1);
+        if (fetch && i == due && fetched < fetch_lines) {
+            _mm_prefetch((const char *)(next + (size_t)fetched * 16), _MM_HINT_T1);
+            fetched++;
+            due += step;
+            if (step == 1 && fetched < fetch_lines && depth < fetch_lines) {
+                _mm_prefetch((const char *)(next + (size_t)fetched * 16), _MM_HINT_T1);
+                fetched++;
+            }
         }
 #pragma clang loop unroll(full)
         for (int r = 0; r < rows; r++) {
@@ -246,16 +282,16 @@ CK_INLINE CK_VECTOR void ck_tile(const int rows, const int vectors, const int fe
 #define CK_TILE_CASE(R)                                                                                      \
     case R:                                                                                                  \
         if (vectors == 2 && next)                                                                            \
-            ck_tile(R, 2, 1, GELU, depth, tile, panel, next, c, ldc, first, last, bias, mask0, mask1);       \
+            ck_tile(R, 2, 1, GELU, depth, tile, panel, next, fetch_lines, c, ldc, first, last, bias, mask0, mask1); \
         else if (vectors == 2)                                                                               \
-            ck_tile(R, 2, 0, GELU, depth, tile, panel, next, c, ldc, first, last, bias, mask0, mask1);       \
+            ck_tile(R, 2, 0, GELU, depth, tile, panel, next, fetch_lines, c, ldc, first, last, bias, mask0, mask1); \
         else                                                                                                 \
-            ck_tile(R, 1, 0, GELU, depth, tile, panel, next, c, ldc, first, last, bias, mask0, mask1);       \
+            ck_tile(R, 1, 0, GELU, depth, tile, panel, next, fetch_lines, c, ldc, first, last, bias, mask0, mask1); \
         break;
 
 #define CK_TILE_ANY(NAME)                                                                                    \
     static CK_VECTOR void NAME(int rows, int vectors, int depth, const float *restrict tile,                 \
-                               const float *restrict panel, const float *next, float *c, int ldc, int first,  \
+                               const float *restrict panel, const float *next, int fetch_lines, float *c, int ldc, int first, \
                                int last, const float *bias, __mmask16 mask0, __mmask16 mask1) {              \
         switch (rows) {                                                                                      \
             CK_TILE_CASE(1) CK_TILE_CASE(2) CK_TILE_CASE(3) CK_TILE_CASE(4) CK_TILE_CASE(5) CK_TILE_CASE(6)  \
@@ -286,7 +322,7 @@ static void ck_split(int count, int parts, int *starts) {
     starts[parts] = start;
 }
 
-typedef void (*ck_tile_function)(int, int, int, const float *restrict, const float *restrict, const float *, float *, int,
+typedef void (*ck_tile_function)(int, int, int, const float *restrict, const float *restrict, const float *, int, float *, int,
                                  int, int, const float *, __mmask16, __mmask16);
 
 /* Writes bias (or 0), then the activation, to the columns of the panels: the product of k = 0. */
@@ -311,7 +347,7 @@ static int ck_block_rows(int remaining) {
  * depth block, into c (the block's first row). */
 static CK_VECTOR void ck_multiply_block(int rows, int n, int k, int i0, int depth, const float *copied, const float *packed,
                                         const float *bias, float *c, int ldc, int first_panel, int end_panel,
-                                        ck_tile_function tile_function) {
+                                        const float *after, int after_depth, ck_tile_function tile_function) {
     int first = i0 == 0, last = i0 + depth == k;
     int tiles = (rows + CK_TILE_ROWS - 1) / CK_TILE_ROWS;
     int starts[CK_BLOCK_ROWS / CK_TILE_ROWS + 2];
@@ -323,7 +359,10 @@ static CK_VECTOR void ck_multiply_block(int rows, int n, int k, int i0, int dept
         __mmask16 mask0 = (__mmask16)(columns >= 16 ? 0xFFFF : (1u << columns) - 1);
         __mmask16 mask1 = (__mmask16)(columns >= 32 ? 0xFFFF : columns > 16 ? (1u << (columns - 16)) - 1 : 0);
         const float *panel = packed + ((size_t)p * k + i0) * CK_PANEL_COLUMNS;
-        const float *next = p + 1 < end_panel ? panel + (size_t)k * CK_PANEL_COLUMNS : NULL;
+        /* The block computed after this one: the next panel's, or past the last panel `after`
+         * (the first panel's next depth block, or the caller's following panel). */
+        const float *next = p + 1 < end_panel ? panel + (size_t)k * CK_PANEL_COLUMNS : after;
+        int next_depth = p + 1 < end_panel ? depth : after_depth;
         for (int t = 0; t < tiles; t++) {
             /* Past the first depth block every tile starts by reading its sums back from c,
              * which a large product has pushed out of the caches meanwhile: ask for the
@@ -339,15 +378,35 @@ static CK_VECTOR void ck_multiply_block(int rows, int n, int k, int i0, int dept
                     }
                 }
             }
+            /* Every tile asks for its share of the next panel's block (2 lines per value of i), so
+             * that the weights stream from memory at an even pace while the panel computes. */
+            int lines = 2 * next_depth, share_start = lines * t / tiles, share_end = lines * (t + 1) / tiles;
             tile_function(starts[t + 1] - starts[t], vectors, depth, copied + (size_t)starts[t] * CK_ROW_STRIDE, panel,
-                          t == 0 ? next : NULL, c + (size_t)starts[t] * ldc + column, ldc, first, last,
-                          bias ? bias + column : NULL, mask0, mask1);
+                          next ? next + (size_t)share_start * 16 : NULL, share_end - share_start, c + (size_t)starts[t] * ldc + column,
+                          ldc, first, last, bias ? bias + column : NULL, mask0, mask1);
         }
     }
 }
 
+/* What to ask for after the last panel of depth block i0: the first panel's next depth block,
+ * or after the last depth block the following panel's first block (none when it is -1). */
+static const float *ck_after(int n, int k, int i0, const float *packed, int first_panel, int following_panel, int *after_depth) {
+    int panels = (n + CK_PANEL_COLUMNS - 1) / CK_PANEL_COLUMNS;
+    if (i0 + CK_BLOCK_DEPTH < k) {
+        int next_i0 = i0 + CK_BLOCK_DEPTH;
+        *after_depth = k - next_i0 < CK_BLOCK_DEPTH ? k - next_i0 : CK_BLOCK_DEPTH;
+        return packed + ((size_t)first_panel * k + next_i0) * CK_PANEL_COLUMNS;
+    }
+    if (following_panel < 0 || following_panel >= panels) {
+        *after_depth = 0;
+        return NULL;
+    }
+    *after_depth = k < CK_BLOCK_DEPTH ? k : CK_BLOCK_DEPTH;
+    return packed + (size_t)following_panel * k * CK_PANEL_COLUMNS;
+}
+
 CK_VECTOR void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                              float *c, int ldc, int first_panel, int end_panel, int activation) {
+                              float *c, int ldc, int first_panel, int end_panel, int following_panel, int activation) {
     int panels = (n + CK_PANEL_COLUMNS - 1) / CK_PANEL_COLUMNS;
     if (end_panel > panels) end_panel = panels;
     if (m <= 0 || n <= 0 || first_panel >= end_panel) return;
@@ -366,8 +425,10 @@ CK_VECTOR void ck_gemm_packed(int m, int n, int k, const float *a, int lda, cons
             int depth = k - i0 < CK_BLOCK_DEPTH ? k - i0 : CK_BLOCK_DEPTH;
             for (int r = 0; r < rows; r++)
                 memcpy(ck_tiles + (size_t)r * CK_ROW_STRIDE, a + (size_t)(row0 + r) * lda + i0, sizeof(float) * depth);
+            int after_depth;
+            const float *after = ck_after(n, k, i0, packed, first_panel, row0 + rows < m ? first_panel : following_panel, &after_depth);
             ck_multiply_block(rows, n, k, i0, depth, ck_tiles, packed, bias, c + (size_t)row0 * ldc, ldc, first_panel, end_panel,
-                              tile_function);
+                              after, after_depth, tile_function);
         }
         row0 += rows;
     }
@@ -402,7 +463,7 @@ void ck_copy_rows(int rows, int k, const float *a, int lda, float *copied, int f
 }
 
 CK_VECTOR void ck_gemm_copied(int rows, int n, int k, const float *copied, const float *packed, const float *bias, float *c,
-                              int ldc, int first_panel, int end_panel, int activation) {
+                              int ldc, int first_panel, int end_panel, int following_panel, int activation) {
     int panels = (n + CK_PANEL_COLUMNS - 1) / CK_PANEL_COLUMNS;
     if (end_panel > panels) end_panel = panels;
     if (rows <= 0 || n <= 0 || first_panel >= end_panel) return;
@@ -414,8 +475,10 @@ CK_VECTOR void ck_gemm_copied(int rows, int n, int k, const float *copied, const
     ck_tile_function tile_function = activation == CK_ACTIVATION_GELU ? ck_tile_any_gelu : ck_tile_any;
     for (int i0 = 0, block = 0; i0 < k; i0 += CK_BLOCK_DEPTH, block++) {
         int depth = k - i0 < CK_BLOCK_DEPTH ? k - i0 : CK_BLOCK_DEPTH;
+        int after_depth;
+        const float *after = ck_after(n, k, i0, packed, first_panel, following_panel, &after_depth);
         ck_multiply_block(rows, n, k, i0, depth, copied + (size_t)block * rows * CK_ROW_STRIDE, packed, bias, c, ldc, first_panel,
-                          end_panel, tile_function);
+                          end_panel, after, after_depth, tile_function);
     }
 }
 
@@ -424,9 +487,9 @@ CK_VECTOR void ck_gemm_copied(int rows, int n, int k, const float *copied, const
 int ck_avx512_available(void) { return 0; }
 
 void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                    float *c, int ldc, int first_panel, int end_panel, int activation) {
+                    float *c, int ldc, int first_panel, int end_panel, int following_panel, int activation) {
     (void)m; (void)n; (void)k; (void)a; (void)lda; (void)packed; (void)bias; (void)c; (void)ldc;
-    (void)first_panel; (void)end_panel; (void)activation;
+    (void)first_panel; (void)end_panel; (void)following_panel; (void)activation;
     abort();
 }
 
@@ -461,9 +524,9 @@ void ck_copy_rows(int rows, int k, const float *a, int lda, float *copied, int f
 }
 
 void ck_gemm_copied(int rows, int n, int k, const float *copied, const float *packed, const float *bias, float *c,
-                    int ldc, int first_panel, int end_panel, int activation) {
+                    int ldc, int first_panel, int end_panel, int following_panel, int activation) {
     (void)rows; (void)n; (void)k; (void)copied; (void)packed; (void)bias; (void)c; (void)ldc; (void)first_panel;
-    (void)end_panel; (void)activation;
+    (void)end_panel; (void)following_panel; (void)activation;
     abort();
 }
 

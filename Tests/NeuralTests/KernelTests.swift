@@ -347,4 +347,29 @@ struct KernelTests {
             #expect(abs(Double(result) - 0.5 * Double(value) * (1 + Foundation.erf(Double(value) / 2.0.squareRoot()))) < 1e-6)
         }
     }
+
+    /// Tasks taken from both ends: each task runs once, on any number of workers (a busy pool
+    /// runs them all on worker 0), and `following` is the neighbour in the worker's direction
+    /// (even workers go up from 0, odd ones down from the last), nil past the ends.
+    @Test(arguments: [(1, 2), (2, 2), (8, 2), (37, 3), (5, 1)])
+    func tasksFromBothEndsRunOnceEach(_ shape: (Int, Int)) {
+        let (count, workers) = shape
+        let lock = NSLock()
+        var seen: [(task: Int, worker: Int, following: Int?)] = []
+        KernelThreads.forEachTaskFromBothEnds(count, workers: workers) { task, worker, following in
+            lock.lock()
+            seen.append((task, worker, following))
+            lock.unlock()
+        }
+        #expect(seen.map(\.task).sorted() == Array(0..<count), "\(shape)")
+        for entry in seen {
+            let expected = entry.worker % 2 == 0 ? entry.task + 1 : entry.task - 1
+            #expect(entry.following == (expected >= 0 && expected < count ? expected : nil), "\(shape): \(entry)")
+        }
+        // Each worker's tasks run in its direction, one after the other.
+        for worker in Set(seen.map(\.worker)) {
+            let tasks = seen.filter { $0.worker == worker }.map(\.task)
+            #expect(tasks == (worker % 2 == 0 ? tasks.sorted() : tasks.sorted(by: >)), "\(shape) worker \(worker): \(tasks)")
+        }
+    }
 }

@@ -39,6 +39,13 @@ void ck_pack_transposed(const float *rows, int ld_rows, int n, int k, float *pac
  * = matrix[i * ld_matrix + p * 32 + j], zero past column n - 1. */
 void ck_pack_rows(const float *matrix, int ld_matrix, int k, int n, float *packed);
 
+/* Memory for packed weights (64-byte aligned): from 2 MB up, mapped at a 2 MB boundary and
+ * offered to the system for transparent huge pages (madvise), so that streaming the weights
+ * takes one TLB entry per 2 MB instead of per 4 KB. NULL when out of memory. Free with
+ * ck_free_weights(pointer, bytes). */
+float *ck_alloc_weights(size_t bytes);
+void ck_free_weights(float *pointer, size_t bytes);
+
 /* What ck_gemm_packed applies to each finished element: nothing, or GELU (as ck_gelu). */
 #define CK_ACTIVATION_NONE 0
 #define CK_ACTIVATION_GELU 1
@@ -48,9 +55,13 @@ void ck_pack_rows(const float *matrix, int ld_matrix, int k, int n, float *packe
  * over i in increasing order from 0, then the bias added, then the activation: the result does
  * not depend on how rows or panels are shared out. a is (m, k) with row stride lda (rows may
  * overlap: lda < k reads a convolution's patches in place); c has row stride ldc; bias may be
- * NULL. Needs ck_avx512_available(). */
+ * NULL. Needs ck_avx512_available().
+ * While a panel computes, the kernel asks for the next panel's weights (spread over the
+ * panel's tiles, so that they stream from memory at an even pace); after the last panel it asks
+ * for `following_panel`'s, the panel the caller expects to multiply next (-1: none). It changes
+ * only what is fetched ahead, never a result. */
 void ck_gemm_packed(int m, int n, int k, const float *a, int lda, const float *packed, const float *bias,
-                    float *c, int ldc, int first_panel, int end_panel, int activation);
+                    float *c, int ldc, int first_panel, int end_panel, int following_panel, int activation);
 
 /* The same product with the rows copied beforehand, so that tasks sharing the rows' panels
  * out do not each copy them: ck_copy_rows lays out `rows` (at most CK_BLOCK_ROWS) rows of a
@@ -63,7 +74,7 @@ size_t ck_copied_rows_count(int rows, int k);
 float *ck_thread_buffer(size_t floats);
 void ck_copy_rows(int rows, int k, const float *a, int lda, float *copied, int first_block, int end_block);
 void ck_gemm_copied(int rows, int n, int k, const float *copied, const float *packed, const float *bias, float *c,
-                    int ldc, int first_panel, int end_panel, int activation);
+                    int ldc, int first_panel, int end_panel, int following_panel, int activation);
 
 /* GELU in place on 16 lanes at a time, bit for bit the same as FastMath.gelu in Swift.
  * Needs ck_avx512_available(). */

@@ -35,8 +35,7 @@ public final class PackedLinear: @unchecked Sendable {
         self.bias = bias
         if useKernel && output > 0 && input > 0 {
             let count = ck_packed_count(Int32(output), Int32(input))
-            let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
-            let panels = raw.bindMemory(to: Float.self, capacity: count)
+            guard let panels = ck_alloc_weights(count * MemoryLayout<Float>.stride) else { fatalError("PackedLinear: out of memory") }
             weight.withUnsafeBufferPointer { ck_pack_weight($0.baseAddress!, Int32(output), Int32(input), panels) }
             packed = panels
             plain = []
@@ -46,7 +45,7 @@ public final class PackedLinear: @unchecked Sendable {
         }
     }
 
-    deinit { packed?.deallocate() }
+    deinit { ck_free_weights(packed, ck_packed_count(Int32(output), Int32(input)) * MemoryLayout<Float>.stride) }
 
     /// Whether calls run on the packed AVX-512 kernel.
     public var usesKernel: Bool { packed != nil }
@@ -124,28 +123,33 @@ public final class PackedLinear: @unchecked Sendable {
                     copied + first * depthBlocks * Int(CK_ROW_STRIDE), Int32(block), Int32(block + 1))
             }
         }
-        KernelThreads.forEachTask(tasks, workers: threads) { task, _ in
+        // Each worker's tasks follow one another, so that each can fetch the weights of the one after.
+        KernelThreads.forEachTaskFromBothEnds(tasks, workers: threads) { task, _, following in
             let first = task / panelTasks * rowsPerTask, panel = task % panelTasks * panelsPerTask
             let count = min(rowsPerTask, rows - first), share = panel..<min(panels, panel + panelsPerTask)
+            let followingPanel = following.map { $0 % panelTasks * panelsPerTask }
             if let copied {
                 applyCopiedPanels(
                     copied + first * depthBlocks * Int(CK_ROW_STRIDE), rows: count, into: y + first * ldc, ldc: ldc, panels: share,
-                    activation: activation)
+                    followingPanel: followingPanel, activation: activation)
             } else {
-                applyPanels(x + first * lda, lda: lda, rows: count, into: y + first * ldc, ldc: ldc, panels: share, activation: activation)
+                applyPanels(
+                    x + first * lda, lda: lda, rows: count, into: y + first * ldc, ldc: ldc, panels: share, followingPanel: followingPanel,
+                    activation: activation)
             }
         }
     }
 
     /// `applyPanels` on rows laid out beforehand by `ck_copy_rows` (at most CK_BLOCK_ROWS).
     func applyCopiedPanels(
-        _ copied: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, ldc: Int, panels: Range<Int>, activation: Activation
+        _ copied: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, ldc: Int, panels: Range<Int>, followingPanel: Int?,
+        activation: Activation
     ) {
         guard let packed else { preconditionFailure("applyCopiedPanels needs the packed kernel") }
         withOptionalPointer(bias) { biasPointer in
             ck_gemm_copied(
                 Int32(rows), Int32(output), Int32(input), copied, packed, biasPointer, y, Int32(ldc), Int32(panels.lowerBound),
-                Int32(panels.upperBound), activation.kernelCode)
+                Int32(panels.upperBound), Int32(followingPanel ?? -1), activation.kernelCode)
         }
     }
 
@@ -163,13 +167,13 @@ public final class PackedLinear: @unchecked Sendable {
     /// The kernel on the outputs of `panels` only (every other column of y untouched).
     func applyPanels(
         _ x: UnsafePointer<Float>, lda: Int, rows: Int, into y: UnsafeMutablePointer<Float>, ldc: Int? = nil, panels: Range<Int>,
-        activation: Activation = .none
+        followingPanel: Int? = nil, activation: Activation = .none
     ) {
         guard let packed else { preconditionFailure("applyPanels needs the packed kernel") }
         withOptionalPointer(bias) { biasPointer in
             ck_gemm_packed(
                 Int32(rows), Int32(output), Int32(input), x, Int32(lda), packed, biasPointer, y, Int32(ldc ?? output),
-                Int32(panels.lowerBound), Int32(panels.upperBound), activation.kernelCode)
+                Int32(panels.lowerBound), Int32(panels.upperBound), Int32(followingPanel ?? -1), activation.kernelCode)
         }
     }
 }

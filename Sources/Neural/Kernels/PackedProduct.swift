@@ -31,6 +31,6 @@ public enum PackedProduct {
         rows: Int, columns: Int, depth: Int
     ) {
         let panels = (columns + Int(CK_PANEL_COLUMNS) - 1) / Int(CK_PANEL_COLUMNS)
-        ck_gemm_packed(Int32(rows), Int32(columns), Int32(depth), a, Int32(lda), packed, nil, c, Int32(ldc), 0, Int32(panels), CK_ACTIVATION_NONE)
+        ck_gemm_packed(Int32(rows), Int32(columns), Int32(depth), a, Int32(lda), packed, nil, c, Int32(ldc), 0, Int32(panels), -1, CK_ACTIVATION_NONE)
     }
 }

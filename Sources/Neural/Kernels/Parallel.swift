@@ -43,6 +43,25 @@ public enum KernelThreads {
         }
     }
 
+    /// `forEachTask` for tasks whose neighbours share data worth fetching ahead (a product's
+    /// panels of weights): even workers take tasks from the front (0, 1, 2, ...), odd ones from
+    /// the back (count - 1, count - 2, ...), so that each worker's tasks follow one another;
+    /// `following` is the task the worker takes next unless the other end reaches it first
+    /// (nil past the ends). Shares out dynamically, as `forEachTask`, and a busy pool's worker
+    /// 0 does every task from the front.
+    public static func forEachTaskFromBothEnds(
+        _ count: Int, workers: Int, _ body: (_ task: Int, _ worker: Int, _ following: Int?) -> Void
+    ) {
+        let counter = TwoEndedTaskCounter(count)
+        run(min(workers, count)) { worker in
+            let fromFront = worker % 2 == 0
+            while let task = counter.take(fromFront: fromFront) {
+                let following = fromFront ? task + 1 : task - 1
+                body(task, worker, following >= 0 && following < count ? following : nil)
+            }
+        }
+    }
+
     /// Runs `body(range)` over `0..<total` split into contiguous ranges of at least `grain` items,
     /// about 4 per thread, which the threads take in turn (`TaskCounter`): when the system gives
     /// one core less time (this machine's two cores measured 100 and 158 GFLOPS while both
@@ -91,5 +110,27 @@ public final class TaskCounter: @unchecked Sendable {
         defer { lock.unlock() }
         next += 1
         return next - 1
+    }
+}
+
+/// Hands out the tasks 0..<count from both ends: `take(fromFront: true)` gives the lowest task
+/// not yet taken, `take(fromFront: false)` the highest, nil once every task is taken.
+final class TwoEndedTaskCounter: @unchecked Sendable {
+    private var front = 0
+    private var back: Int
+    private let lock = NSLock()
+
+    init(_ count: Int) { back = count }
+
+    func take(fromFront: Bool) -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard front < back else { return nil }
+        if fromFront {
+            front += 1
+            return front - 1
+        }
+        back -= 1
+        return back
     }
 }
