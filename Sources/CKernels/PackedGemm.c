@@ -189,34 +189,6 @@ CK_VECTOR void ck_softmax_rows(float *x, int rows, int width, int ld, float *inv
     }
 }
 
-CK_VECTOR void ck_column_sums(const float *x, int rows, int columns, int ld, double *sums, double *squares) {
-    for (int column = 0; column < columns; column += 32) {
-        int width = columns - column < 32 ? columns - column : 32;
-        __mmask8 masks[4];
-        for (int q = 0; q < 4; q++) {
-            int lanes = width - 8 * q;
-            masks[q] = (__mmask8)(lanes >= 8 ? 0xFF : lanes > 0 ? (1u << lanes) - 1 : 0);
-        }
-        __m512d sum[4], square[4];
-        for (int q = 0; q < 4; q++) {
-            sum[q] = _mm512_maskz_loadu_pd(masks[q], sums + column + 8 * q);
-            square[q] = _mm512_maskz_loadu_pd(masks[q], squares + column + 8 * q);
-        }
-        for (int r = 0; r < rows; r++) {
-            const float *row = x + (size_t)r * ld + column;
-            for (int q = 0; q < 4; q++) {
-                __m512d value = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(masks[q], row + 8 * q));
-                sum[q] = _mm512_add_pd(sum[q], value);
-                square[q] = _mm512_add_pd(square[q], _mm512_mul_pd(value, value));
-            }
-        }
-        for (int q = 0; q < 4; q++) {
-            _mm512_mask_storeu_pd(sums + column + 8 * q, masks[q], sum[q]);
-            _mm512_mask_storeu_pd(squares + column + 8 * q, masks[q], square[q]);
-        }
-    }
-}
-
 /* One tile: rows x (16 * vectors) sums over `depth` values of i. `tile` holds the rows at a
  * stride of CK_BLOCK_DEPTH floats (so each row's address is an immediate offset from one
  * pointer), `panel` is [i][32]. first: start the sums from 0 (else from c); last: add the bias
@@ -500,11 +472,6 @@ void ck_gelu(float *data, size_t count) {
 
 void ck_softmax_rows(float *x, int rows, int width, int ld, float *inverse_sums) {
     (void)x; (void)rows; (void)width; (void)ld; (void)inverse_sums;
-    abort();
-}
-
-void ck_column_sums(const float *x, int rows, int columns, int ld, double *sums, double *squares) {
-    (void)x; (void)rows; (void)columns; (void)ld; (void)sums; (void)squares;
     abort();
 }
 

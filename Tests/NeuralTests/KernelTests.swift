@@ -176,6 +176,39 @@ struct KernelTests {
         }
     }
 
+    /// `outputMoments` (each output channel's sum and sum of squares from the input's moments,
+    /// no outputs computed) against the same sums over the plain loop's outputs, and `scaled`
+    /// (an affine map per output channel folded into the weights) against the convolution then
+    /// the map; the waveform layer's shape (one channel, kernel 10, stride 5) among them.
+    @Test(arguments: [(3201, 1, 40, 10, 5, false), (301, 1, 7, 3, 1, true), (120, 3, 5, 2, 2, true)])
+    func outputMomentsAndScaledConvolution(_ c: (Int, Int, Int, Int, Int, Bool)) {
+        let (frames, input, out, kernel, stride, hasBias) = c
+        var random = TestRandom(UInt64(frames + out))
+        let x = random.floats(frames * input, scale: 2), weight = random.floats(out * input * kernel), bias = hasBias ? random.floats(out) : nil
+        let y = referenceConvolution(x, frames: frames, input: input, weight: weight, bias: bias, out: out, kernel: kernel, stride: stride)
+        let outFrames = (frames - kernel) / stride + 1
+        let scale = random.floats(out, scale: 3), shift = random.floats(out)
+        for useKernel in PackedLinear.kernelAvailable ? [true, false] : [false] {
+            let weights = ConvolutionWeights(
+                pytorch: weight, outputChannels: out, inputChannels: input, kernel: kernel, stride: stride, bias: bias, useKernel: useKernel)
+            let (sums, squares) = x.withUnsafeBufferPointer { weights.outputMoments($0.baseAddress!, frames: frames) }
+            for o in 0..<out {
+                let column = (0..<outFrames).map { Double(y[$0 * out + o]) }
+                let sum = column.reduce(0, +), square = column.reduce(0) { $0 + $1 * $1 }
+                // The outputs were rounded to Float: the sums agree to about Float's precision.
+                #expect(abs(sums[o] - sum) <= 1e-5 * column.reduce(0) { $0 + abs($1) }, "useKernel \(useKernel) channel \(o): \(sums[o]) vs \(sum)")
+                #expect(abs(squares[o] - square) <= 1e-5 * square, "useKernel \(useKernel) channel \(o): \(squares[o]) vs \(square)")
+            }
+            let folded = weights.scaled(by: scale, shift: shift)
+            #expect(folded.linear.usesKernel == useKernel && folded.matrix.count == weights.matrix.count)
+            var output = [Float](repeating: .nan, count: outFrames * out)
+            var scratch = [Float](repeating: 0, count: max(1, folded.scratchCount(forInput: frames)))
+            convolve(x, frames: frames, weights: folded, into: &output, scratch: &scratch)
+            let expected = (0..<(outFrames * out)).map { y[$0] * scale[$0 % out] + shift[$0 % out] }
+            #expect(maxAbsDifference(output, expected) < 1e-4, "useKernel \(useKernel)")
+        }
+    }
+
     // (frames, channels, groups, kernel): even kernels pad one frame more on the left side's
     // mirror; groups of 48 channels as wav2vec2's (a panel and a half on the kernel), on both paths.
     @Test(arguments: [

@@ -112,30 +112,6 @@ struct PackedLinearTests {
         }
     }
 
-    /// Column sums and squares in Double (a group norm's statistics): the AVX-512 path adds
-    /// in the same order as the plain loop, so the bits are the same, block after block.
-    @Test(arguments: [(70, 45), (3, 512), (33, 8), (1, 100)])
-    func columnSumsAreThePlainLoop(_ shape: (Int, Int)) {
-        let (rows, columns) = shape
-        var random = TestRandom(UInt64(rows * 31 + columns))
-        let blocks = [random.floats(rows * columns, scale: 3), random.floats(rows * columns, scale: 3)]
-        var expectedSums = [Double](repeating: 0, count: columns), expectedSquares = expectedSums
-        for block in blocks {
-            for row in 0..<rows {
-                for column in 0..<columns {
-                    let value = Double(block[row * columns + column])
-                    expectedSums[column] += value
-                    expectedSquares[column] += value * value
-                }
-            }
-        }
-        for useKernel in Self.paths {
-            var sums = [Double](repeating: 0, count: columns), squares = sums
-            for block in blocks { addColumnSums(block, rows: rows, columns: columns, sums: &sums, squares: &squares, useKernel: useKernel) }
-            #expect(sums == expectedSums && squares == expectedSquares, "kernel \(useKernel) \(shape)")
-        }
-    }
-
     /// The kernel on any share of rows and panels gives the same bits as on the whole product
     /// (what lets the threads share it out freely), and leaves other columns alone.
     @Test func anyShareGivesTheSameBits() throws {

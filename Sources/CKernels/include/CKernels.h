@@ -86,11 +86,6 @@ void ck_gelu(float *data, size_t count);
  * ck_avx512_available() (AVX-512 F, VL and DQ). */
 void ck_softmax_rows(float *x, int rows, int width, int ld, float *inverse_sums);
 
-/* Adds each column's sum and sum of squares of x (rows x columns, row stride ld) in Double to
- * sums[j] and squares[j], row after row (value * value rounded, then added: the same bits as
- * the plain loop). Needs ck_avx512_available() (AVX-512 F and VL). */
-void ck_column_sums(const float *x, int rows, int columns, int ld, double *sums, double *squares);
-
 /* The kernel threads' pool (Pool.c): runs body(context, w) for w in 0..<workers, worker 0 on
  * the calling thread, and returns when every call has returned. Idle workers spin for about
  * 0.3 ms before they sleep, so that steps that follow each other closely do not wait for a

@@ -31,11 +31,86 @@ public struct ConvolutionWeights: Sendable {
                 }
             }
         }
+        self.init(
+            matrix: matrix, outputChannels: outputChannels, inputChannels: inputChannels, kernel: kernel, stride: stride, bias: bias,
+            useKernel: useKernel)
+    }
+
+    /// From the reordered `(out, kernel, in)` matrix.
+    init(matrix: [Float], outputChannels: Int, inputChannels: Int, kernel: Int, stride: Int, bias: [Float]?, useKernel: Bool) {
         self.outputChannels = outputChannels
         self.inputChannels = inputChannels
         self.kernel = kernel
         self.stride = stride
         linear = PackedLinear(weight: matrix, bias: bias, output: outputChannels, input: kernel * inputChannels, useKernel: useKernel)
+    }
+
+    /// The weights as the `(out, kernel, in)` matrix, one row per output channel: row o holds
+    /// the weights of the `kernel * in` consecutive input values output o reads (taps outer).
+    public var matrix: [Float] { linear.weightMatrix }
+
+    /// This convolution followed by `y * scale[o] + shift[o]` on each output channel o, as one
+    /// convolution (weights times scale, bias times scale plus shift): a norm whose statistics
+    /// are known before the layer runs costs no pass of its own.
+    public func scaled(by scale: [Float], shift: [Float]) -> ConvolutionWeights {
+        precondition(scale.count == outputChannels && shift.count == outputChannels, "scaled: \(scale.count), \(shift.count) for \(outputChannels) channels")
+        let width = kernel * inputChannels
+        var matrix = self.matrix
+        for output in 0..<outputChannels {
+            for index in output * width..<(output + 1) * width { matrix[index] *= scale[output] }
+        }
+        let bias = (0..<outputChannels).map { output in (self.bias?[output] ?? 0) * scale[output] + shift[output] }
+        return ConvolutionWeights(
+            matrix: matrix, outputChannels: outputChannels, inputChannels: inputChannels, kernel: kernel, stride: stride, bias: bias,
+            useKernel: linear.usesKernel)
+    }
+
+    /// Each output channel's sum and sum of squares over the `outputFrames(forInput: frames)`
+    /// output frames of `x`, in Double, without computing the outputs: output o at frame t is
+    /// w_o . p_t + b_o with p_t the `kernel * in` input values it reads, so with P = sum of p_t
+    /// and Q = sum of p_t p_t^T (the input's moments, O((kernel * in)^2) per frame, cheap for one
+    /// input channel) the sum is w_o . P + T b_o and the sum of squares w_o Q w_o^T + 2 b_o w_o . P
+    /// + T b_o^2.
+    public func outputMoments(_ x: UnsafePointer<Float>, frames: Int) -> (sums: [Double], squares: [Double]) {
+        let count = outputFrames(forInput: frames), width = kernel * inputChannels
+        var first = [Double](repeating: 0, count: width)
+        var second = [Double](repeating: 0, count: width * width)
+        first.withUnsafeMutableBufferPointer { first in
+            second.withUnsafeMutableBufferPointer { second in
+                var patch = [Double](repeating: 0, count: width)
+                for frame in 0..<count {
+                    let values = x + frame * stride * inputChannels
+                    for index in 0..<width {
+                        patch[index] = Double(values[index])
+                        first[index] += patch[index]
+                    }
+                    // The upper triangle of Q (mirrored below).
+                    for row in 0..<width {
+                        let value = patch[row]
+                        for column in row..<width { second[row * width + column] += value * patch[column] }
+                    }
+                }
+                for row in 0..<width {
+                    for column in 0..<row { second[row * width + column] = second[column * width + row] }
+                }
+            }
+        }
+        let matrix = self.matrix
+        var sums = [Double](repeating: 0, count: outputChannels), squares = sums
+        for output in 0..<outputChannels {
+            let weights = matrix[output * width..<(output + 1) * width].map(Double.init)
+            let bias = Double(self.bias?[output] ?? 0), total = Double(count)
+            var linear = 0.0, quadratic = 0.0
+            for row in 0..<width {
+                linear += weights[row] * first[row]
+                var inner = 0.0
+                for column in 0..<width { inner += second[row * width + column] * weights[column] }
+                quadratic += weights[row] * inner
+            }
+            sums[output] = linear + total * bias
+            squares[output] = quadratic + 2 * bias * linear + total * bias * bias
+        }
+        return (sums, squares)
     }
 
     public func outputFrames(forInput frames: Int) -> Int { frames < kernel ? 0 : (frames - kernel) / stride + 1 }

@@ -84,35 +84,3 @@ public func groupNormPerChannel(
         }
     }
 }
-
-/// Adds each column's sum and sum of squares (in Double) of x `(rows, columns)` to `sums` and
-/// `squares`, row after row (a group norm's statistics gathered block by block). Columns are
-/// shared out over the kernel threads; each column's additions keep their order, so the result
-/// does not depend on the thread count. 8 columns per AVX-512 register where the CPU has it
-/// (the same bits as the plain loop).
-/// `useKernel` picks the path (tests force the plain loop).
-public func addColumnSums(
-    _ x: UnsafePointer<Float>, rows: Int, columns: Int, sums: inout [Double], squares: inout [Double],
-    useKernel: Bool = PackedLinear.kernelAvailable
-) {
-    precondition(sums.count >= columns && squares.count >= columns)
-    sums.withUnsafeMutableBufferPointer { sumBuffer in
-        squares.withUnsafeMutableBufferPointer { squareBuffer in
-            let sums = sumBuffer.baseAddress!, squares = squareBuffer.baseAddress!
-            KernelThreads.forEach(columns, grain: 32) { range in
-                if useKernel {
-                    ck_column_sums(x + range.lowerBound, Int32(rows), Int32(range.count), Int32(columns), sums + range.lowerBound, squares + range.lowerBound)
-                    return
-                }
-                for row in 0..<rows {
-                    let values = x + row * columns
-                    for column in range {
-                        let value = Double(values[column])
-                        sums[column] += value
-                        squares[column] += value * value
-                    }
-                }
-            }
-        }
-    }
-}

@@ -159,6 +159,18 @@ public final class PackedLinear: @unchecked Sendable {
     /// The plain weights `(output, input)` (empty on the kernel path).
     var plainWeights: [Float] { plain }
 
+    /// The weights `(output, input)` as given, whichever form is kept (unpacked from the panels).
+    public var weightMatrix: [Float] {
+        guard let packed else { return plain }
+        let columns = Int(CK_PANEL_COLUMNS)
+        var matrix = [Float](repeating: 0, count: output * input)
+        for row in 0..<output {
+            let panel = packed + (row / columns) * input * columns + row % columns
+            for inner in 0..<input { matrix[row * input + inner] = panel[inner * columns] }
+        }
+        return matrix
+    }
+
     /// The packed weights (nil on the OpenBLAS path): panel p, input i, lane j at (p * input + i) * 32 + j.
     var packedWeights: UnsafeBufferPointer<Float>? {
         packed.map { UnsafeBufferPointer(start: $0, count: ck_packed_count(Int32(output), Int32(input))) }

@@ -110,76 +110,48 @@ public final class Wav2Vec2Backbone {
     static let chunkFrames = 100
 
     /// conv -> (norm) -> GELU for every layer, chunk by chunk, into `workspace.features`
-    /// `(frames, channels of the last layer)`. The base layout's group norm needs each channel's
-    /// statistics over the whole clip first: a first pass computes them from the first layer
-    /// (cheap: one input channel), the second applies them.
+    /// `(frames, channels of the last layer)`. The base layout's group norm after the first
+    /// layer needs each channel's mean and variance over the whole clip: they come from the
+    /// waveform's moments (`ConvolutionWeights.outputMoments`, no pass over the layer's output),
+    /// and the norm is folded into the layer's weights, so that its product applies norm and
+    /// GELU at once.
     // (samples) -> (frames, convolutionChannels.last)
     private func encodeFeatures(_ samples: UnsafeBufferPointer<Float>, frames: Int) {
         let w = workspace
-        let first = weights.convolutions[0]
-        let epsilon = config.layerNormEpsilon
-        var groupScale: [Float] = []
-        var groupShift: [Float] = []
+        var convolutions = weights.convolutions
         if config.featureNorm == .group {
-            let channels = first.outputChannels
-            var sums = [Double](repeating: 0, count: channels)
-            var squares = [Double](repeating: 0, count: channels)
-            let total = first.outputFrames(forInput: samples.count)
-            var start = 0
-            while start < total {
-                let count = min(Workspace.statisticsFrames, total - start)
-                convolve(samples.baseAddress! + start * first.stride, frames: (count - 1) * first.stride + first.kernel, weights: first, into: w.convolutionA, scratch: w.scratch)
-                addColumnSums(w.convolutionA, rows: count, columns: channels, sums: &sums, squares: &squares)
-                start += count
+            let first = convolutions[0], norm = weights.convolutionNorms[0], epsilon = Double(config.layerNormEpsilon)
+            let (sums, squares) = first.outputMoments(samples.baseAddress!, frames: samples.count)
+            let total = Double(first.outputFrames(forInput: samples.count))
+            // PyTorch's GroupNorm (one group per channel, biased variance): (y - mean) / sqrt(variance + epsilon) * gamma + beta.
+            let means = sums.map { $0 / total }
+            let scale = (0..<first.outputChannels).map { channel in
+                Float(1 / (max(0, squares[channel] / total - means[channel] * means[channel]) + epsilon).squareRoot()) * norm.gamma[channel]
             }
-            let norm = weights.convolutionNorms[0]
-            groupScale = (0..<channels).map { channel in
-                let mean = sums[channel] / Double(total)
-                let variance = max(0, squares[channel] / Double(total) - mean * mean)
-                return Float(1 / (variance + Double(epsilon)).squareRoot()) * norm.gamma[channel]
-            }
-            groupShift = (0..<channels).map { channel in
-                norm.beta[channel] - Float(sums[channel] / Double(total)) * groupScale[channel]
-            }
+            let shift = (0..<first.outputChannels).map { channel in norm.beta[channel] - Float(means[channel]) * scale[channel] }
+            convolutions[0] = first.scaled(by: scale, shift: shift)
         }
-        let last = weights.convolutions.count - 1
+        let last = convolutions.count - 1
         var chunkStart = 0
         while chunkStart < frames {
             let chunk = min(Self.chunkFrames, frames - chunkStart)
             var input = UnsafePointer(samples.baseAddress! + chunkStart * config.frameStride)
             var inputFrames = (chunk - 1) * config.frameStride + config.receptiveField
-            for (index, convolution) in weights.convolutions.enumerated() {
+            for (index, convolution) in convolutions.enumerated() {
                 let output = index == last ? w.features + chunkStart * convolution.outputChannels : (index % 2 == 0 ? w.convolutionA : w.convolutionB)
-                // A layer without a norm has GELU applied to its outputs by the product itself.
-                let normalised = config.featureNorm == .layer || index == 0
-                convolve(input, frames: inputFrames, weights: convolution, into: output, scratch: w.scratch, activation: normalised ? .none : .gelu)
+                // Without a layer norm after it, the product applies GELU itself (the group norm is in the first layer's weights).
+                let layerNorm = config.featureNorm == .layer
+                convolve(input, frames: inputFrames, weights: convolution, into: output, scratch: w.scratch, activation: layerNorm ? .none : .gelu)
                 inputFrames = convolution.outputFrames(forInput: inputFrames)
-                let channels = convolution.outputChannels
-                if config.featureNorm == .layer {
-                    let norm = weights.convolutionNorms[index]
-                    layerNormRows(output, rows: inputFrames, width: channels, gamma: norm.gamma, beta: norm.beta, epsilon: epsilon, into: output)
-                } else if index == 0 {
-                    scaleColumns(output, rows: inputFrames, columns: channels, scale: groupScale, shift: groupShift)
+                if layerNorm {
+                    let norm = weights.convolutionNorms[index], channels = convolution.outputChannels
+                    layerNormRows(output, rows: inputFrames, width: channels, gamma: norm.gamma, beta: norm.beta, epsilon: config.layerNormEpsilon, into: output)
+                    geluInPlace(output, count: inputFrames * channels)
                 }
-                if normalised { geluInPlace(output, count: inputFrames * channels) }
                 input = UnsafePointer(output)
             }
             precondition(inputFrames == chunk, "feature encoder chunk: \(inputFrames) frames, expected \(chunk)")
             chunkStart += chunk
-        }
-    }
-
-    /// x[r, c] = x[r, c] * scale[c] + shift[c].
-    private func scaleColumns(_ x: UnsafeMutablePointer<Float>, rows: Int, columns: Int, scale: [Float], shift: [Float]) {
-        scale.withUnsafeBufferPointer { scale in
-            shift.withUnsafeBufferPointer { shift in
-                KernelThreads.forEach(rows, grain: 64) { range in
-                    for row in range {
-                        let values = x + row * columns
-                        for column in 0..<columns { values[column] = values[column] * scale[column] + shift[column] }
-                    }
-                }
-            }
         }
     }
 
@@ -310,9 +282,6 @@ public final class Wav2Vec2Backbone {
         var packedKeys = Workspace.placeholder
         var packedValues = Workspace.placeholder
 
-        /// First-layer frames per block of the group-norm statistics pass.
-        static let statisticsFrames = 4_096
-
         /// Stands in until `reserve` runs; never written (nothing runs before `reserve`).
         static let placeholder = UnsafeMutablePointer<Float>.allocate(capacity: 1)
 
@@ -341,8 +310,7 @@ public final class Wav2Vec2Backbone {
                 floatCount += floats
                 return buffer
             }
-            // Chunk buffers: each layer's output for one chunk of `chunkFrames` final frames,
-            // and the first layer's output for a statistics block.
+            // Chunk buffers: each layer's output for one chunk of `chunkFrames` final frames.
             var sizes = [0, 0]
             let chunk = min(Wav2Vec2Backbone.chunkFrames, config.frames(forSamples: count))
             var chunkFrames = (chunk - 1) * config.frameStride + config.receptiveField
@@ -350,11 +318,7 @@ public final class Wav2Vec2Backbone {
             for (index, channels) in config.convolutionChannels.enumerated() {
                 let kernel = config.convolutionKernels[index]
                 let next = chunkFrames < kernel ? 0 : (chunkFrames - kernel) / config.convolutionStrides[index] + 1
-                if index == 0 {
-                    let statistics = min(Workspace.statisticsFrames, count < kernel ? 0 : (count - kernel) / config.convolutionStrides[0] + 1)
-                    scratch = max(next, statistics) * kernel
-                    sizes[0] = max(sizes[0], statistics * channels)
-                }
+                if index == 0 { scratch = next * kernel }
                 sizes[index % 2] = max(sizes[index % 2], next * channels)
                 chunkFrames = next
             }
