@@ -161,6 +161,16 @@ CK_VECTOR void ck_gelu(float *data, size_t count) {
 }
 
 CK_VECTOR void ck_softmax_rows(float *x, int rows, int width, int ld, float *inverse_sums) {
+    ck_softmax_rows_into(x, rows, width, ld, inverse_sums, NULL);
+}
+
+/* Where value i of row `row` goes in ck_copy_rows's layout of `rows` rows (16 consecutive
+ * values from a multiple of 16 stay in one depth block). */
+static inline float *ck_copied_address(float *copied, int rows, int row, int i) {
+    return copied + ((size_t)(i / CK_BLOCK_DEPTH) * rows + row) * CK_ROW_STRIDE + i % CK_BLOCK_DEPTH;
+}
+
+CK_VECTOR void ck_softmax_rows_into(float *x, int rows, int width, int ld, float *inverse_sums, float *copied) {
     for (int row = 0; row < rows; row++) {
         float *data = x + (size_t)row * ld;
         int full = width / 16 * 16;
@@ -172,12 +182,12 @@ CK_VECTOR void ck_softmax_rows(float *x, int rows, int width, int ld, float *inv
         __m512 sum = _mm512_setzero_ps();
         for (int i = 0; i < full; i += 16) {
             __m512 value = ck_exp16(_mm512_sub_ps(_mm512_loadu_ps(data + i), maximum));
-            _mm512_storeu_ps(data + i, value);
+            _mm512_storeu_ps(copied ? ck_copied_address(copied, rows, row, i) : data + i, value);
             sum = _mm512_add_ps(sum, value);
         }
         if (tail) {
             __m512 value = ck_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, data + full), maximum));
-            _mm512_mask_storeu_ps(data + full, tail, value);
+            _mm512_mask_storeu_ps(copied ? ck_copied_address(copied, rows, row, full) : data + full, tail, value);
             sum = _mm512_mask_add_ps(sum, tail, sum, value);
         }
         /* The 16 lanes summed in a fixed order (halves, then quarters, ...). */
@@ -472,6 +482,11 @@ void ck_gelu(float *data, size_t count) {
 
 void ck_softmax_rows(float *x, int rows, int width, int ld, float *inverse_sums) {
     (void)x; (void)rows; (void)width; (void)ld; (void)inverse_sums;
+    abort();
+}
+
+void ck_softmax_rows_into(float *x, int rows, int width, int ld, float *inverse_sums, float *copied) {
+    (void)x; (void)rows; (void)width; (void)ld; (void)inverse_sums; (void)copied;
     abort();
 }
 

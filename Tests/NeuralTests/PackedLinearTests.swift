@@ -181,4 +181,33 @@ struct PackedProductTests {
         }
         #expect(worst < 1e-4, "\(shape): \(worst)")
     }
+
+    /// Attention's second product: the softmax writing its values where the kernel reads them
+    /// (`into:`), then `multiplyCopied`, gives the same bits as the softmax in place followed
+    /// by `multiply`, and leaves the scores as they were; widths across the 512-deep blocks,
+    /// tails of 1 to 15 lanes.
+    @Test(arguments: [(1, 7, 64), (128, 1499, 64), (37, 512, 33), (5, 1030, 64)])
+    func softmaxIntoTheCopyThenProduct(_ shape: (Int, Int, Int)) throws {
+        try #require(PackedLinear.kernelAvailable, "no AVX-512 here: the kernel cannot run")
+        let (rows, width, columns) = shape
+        var random = TestRandom(UInt64(rows * 13 + width + columns))
+        let scores = random.floats(rows * width, scale: 6), values = random.floats(width * columns)
+        var packed = [Float](repeating: .nan, count: PackedProduct.count(columns: columns, depth: width))
+        PackedProduct.packRows(values, ld: columns, depth: width, columns: columns, into: &packed)
+        var inPlace = scores, sumsInPlace = [Float](repeating: 0, count: rows)
+        softmaxRowsUnnormalised(&inPlace, rows: rows, width: width, inverseSums: &sumsInPlace)
+        var expected = [Float](repeating: .nan, count: rows * columns)
+        PackedProduct.multiply(inPlace, lda: width, packed, into: &expected, ldc: columns, rows: rows, columns: columns, depth: width)
+        var untouched = scores, sums = [Float](repeating: 0, count: rows)
+        var output = [Float](repeating: .nan, count: rows * columns)
+        let copied = PackedProduct.copiedBuffer(rows: rows, depth: width)
+        untouched.withUnsafeMutableBufferPointer { x in
+            sums.withUnsafeMutableBufferPointer { softmaxRowsUnnormalised(x.baseAddress!, rows: rows, width: width, inverseSums: $0.baseAddress!, into: copied) }
+        }
+        PackedProduct.multiplyCopied(copied, packed, into: &output, ldc: columns, rows: rows, columns: columns, depth: width)
+        #expect(untouched == scores)
+        #expect(sums == sumsInPlace)
+        #expect(output == expected, "\(shape)")
+        #expect(expected.allSatisfy { $0.isFinite })
+    }
 }

@@ -33,4 +33,20 @@ public enum PackedProduct {
         let panels = (columns + Int(CK_PANEL_COLUMNS) - 1) / Int(CK_PANEL_COLUMNS)
         ck_gemm_packed(Int32(rows), Int32(columns), Int32(depth), a, Int32(lda), packed, nil, c, Int32(ldc), 0, Int32(panels), -1, CK_ACTIVATION_NONE)
     }
+
+    /// The calling thread's buffer (kept for the thread's life, reused by the next call on the
+    /// same thread) for the rows' copy `multiplyCopied` reads: up to `rows` rows of `depth` values.
+    public static func copiedBuffer(rows: Int, depth: Int) -> UnsafeMutablePointer<Float> {
+        ck_thread_buffer(ck_copied_rows_count(Int32(rows), Int32(depth)))!
+    }
+
+    /// `multiply` on rows already laid out as the kernel copies them (at most 480 rows: written
+    /// by `softmaxRowsUnnormalised(_:rows:width:inverseSums:into:)`): the same bits.
+    public static func multiplyCopied(
+        _ copied: UnsafePointer<Float>, _ packed: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>, ldc: Int,
+        rows: Int, columns: Int, depth: Int
+    ) {
+        let panels = (columns + Int(CK_PANEL_COLUMNS) - 1) / Int(CK_PANEL_COLUMNS)
+        ck_gemm_copied(Int32(rows), Int32(columns), Int32(depth), copied, packed, nil, c, Int32(ldc), 0, Int32(panels), -1, CK_ACTIVATION_NONE)
+    }
 }

@@ -31,6 +31,17 @@ public func softmaxRowsUnnormalised(
     for row in 0..<rows { inverseSums[row] = 1 / exponentiateRow(x + row * width, width: width) }
 }
 
+/// `softmaxRowsUnnormalised` on the AVX-512 kernel with the new values written to `copied`
+/// (e.g. `PackedProduct.copiedBuffer(rows: rows, depth: width)`) in the layout
+/// `PackedProduct.multiplyCopied` reads, instead of over x: the product that multiplies them
+/// needs no copy of its own.
+public func softmaxRowsUnnormalised(
+    _ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, inverseSums: UnsafeMutablePointer<Float>, into copied: UnsafeMutablePointer<Float>
+) {
+    precondition(PackedLinear.kernelAvailable, "softmaxRowsUnnormalised(into:) needs the packed kernel")
+    ck_softmax_rows_into(x, Int32(rows), Int32(width), Int32(width), inverseSums, copied)
+}
+
 /// data = e^(data - max(data)); returns the sum of the new values. The maximum and the sum use
 /// SIMD accumulators (a scalar loop over Floats cannot be vectorised without reordering the
 /// additions, and a scalar `max` keeps its NaN handling: both measured 4-5x slower than the

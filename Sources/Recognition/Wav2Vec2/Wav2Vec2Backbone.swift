@@ -224,15 +224,17 @@ public final class Wav2Vec2Backbone {
                 let inverseSums = inverseSums.baseAddress!
                 PackedProduct.packTransposed(qkv + hidden + index * head, ld: width, columns: frames, depth: head, into: keys)
                 PackedProduct.packRows(qkv + 2 * hidden + index * head, ld: width, depth: frames, columns: head, into: values)
+                // The softmax writes its values where the second product reads them (the thread's own buffer).
+                let weights = PackedProduct.copiedBuffer(rows: min(Self.attentionRows, frames), depth: frames)
                 var first = 0
                 while first < frames {
                     let rows = min(Self.attentionRows, frames - first)
                     // (rows, head) x (frames, head)^T -> (rows, frames)
                     PackedProduct.multiply(qkv + first * width + index * head, lda: width, keys, into: scores, ldc: frames, rows: rows, columns: frames, depth: head)
-                    softmaxRowsUnnormalised(scores, rows: rows, width: frames, inverseSums: inverseSums)
+                    softmaxRowsUnnormalised(scores, rows: rows, width: frames, inverseSums: inverseSums, into: weights)
                     // (rows, frames) x (frames, head) -> this head's columns, each row then divided by its sum.
                     let output = context + first * hidden + index * head
-                    PackedProduct.multiply(scores, lda: frames, values, into: output, ldc: hidden, rows: rows, columns: head, depth: frames)
+                    PackedProduct.multiplyCopied(weights, values, into: output, ldc: hidden, rows: rows, columns: head, depth: frames)
                     for row in 0..<rows {
                         let values = output + row * hidden
                         let inverse = inverseSums[row]
