@@ -2,7 +2,7 @@
 // every call) on the wav2vec2-base linear layers and a feature-encoder convolution, in GFLOPS per core (floating-point operations
 // per second of processor time, summed over the threads), on 1 and 2 threads.
 //
-//     scripts/bench_gemm [--rows 49 249 499 1499] [--repeat N]
+//     scripts/bench_gemm [--rows 49 249 499 1499] [--repeat N] [--attention] [--stream]
 //
 // Each figure is the best of `repeat` timed batches of calls (after one warm-up call); the
 // modes alternate per shape so that they share the machine's noise. It also checks that the
