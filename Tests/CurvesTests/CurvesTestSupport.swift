@@ -3,25 +3,8 @@ import EmotionCore
 import Foundation
 import TestSupport
 
-/// A small seeded generator (SplitMix64) so random tests are the same on every run.
-struct SeededRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-
-    mutating func uniform(_ low: Double, _ high: Double) -> Double { low + (high - low) * unit() }
-}
+/// The shared seeded generator (TestSupport) under the name these tests use.
+typealias SeededRandom = SplitMix64
 
 enum Tracks {
     /// A track from mixture rows (each summing to 1) and one concentration for every frame.

@@ -65,20 +65,8 @@ enum TestClips {
     static func keyTimes(_ clip: AnimationClip) -> [Double] { clip.unionKeyTimes }
 }
 
-/// A small deterministic generator (SplitMix64) so clips are the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
-}
+/// The shared seeded generator (TestSupport) under the name these tests use.
+typealias SplitMix = SplitMix64
 
 /// Golden files in Fixtures/golden/<format>/: compared byte for byte; re-recorded only with
 /// EMOBAKE_RECORD_GOLDEN=1, and recording fails the test so it is never left on.

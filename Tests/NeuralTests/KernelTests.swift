@@ -1,22 +1,14 @@
 import Foundation
 import Testing
+import TestSupport
 
 @testable import Neural
 
-/// Deterministic random numbers for test data (SplitMix64).
-struct TestRandom: RandomNumberGenerator {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func floats(_ count: Int, scale: Float = 1) -> [Float] {
-        (0..<count).map { _ in Float.random(in: -scale...scale, using: &self) }
-    }
+/// The shared seeded generator (TestSupport), seeded without a label as these tests do.
+typealias TestRandom = SplitMix64
+
+extension SplitMix64 {
+    init(_ seed: UInt64) { self.init(seed: seed) }
 }
 
 func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {

@@ -12,4 +12,15 @@ public struct SplitMix64: RandomNumberGenerator {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
+
+    /// Uniform in [0, 1) (53 bits).
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+
+    /// Uniform in [low, high).
+    public mutating func uniform(_ low: Double, _ high: Double) -> Double { low + (high - low) * unit() }
+
+    /// `count` Floats uniform in [-scale, scale].
+    public mutating func floats(_ count: Int, scale: Float = 1) -> [Float] {
+        (0..<count).map { _ in Float.random(in: -scale...scale, using: &self) }
+    }
 }
