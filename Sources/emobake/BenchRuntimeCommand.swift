@@ -18,8 +18,9 @@ struct BenchRuntimeCommand: ParsableCommand {
         discussion: """
             Runs the backbone of a wav2vec2 model folder on random clips of each length (batch 1), after one warm-up run, and prints the median and fastest time, milliseconds per second of audio, and the process's peak resident memory. scripts/bench_runtime runs this beside PyTorch and ONNX Runtime on the same weights.
 
-            Example:
+            Examples:
               emobake bench-runtime --model /tmp/emobake-bench/model --seconds 1 --seconds 10 --repeat 5 --json
+              emobake bench-runtime --model /tmp/emobake-bench/model --seconds 30 --stages    # where the time goes
             """)
 
     @Option(help: ArgumentHelp("wav2vec2 model folder.", valueName: "dir"))
@@ -42,6 +43,9 @@ struct BenchRuntimeCommand: ParsableCommand {
     @Flag(help: "One JSON object per length on stdout.")
     var json = false
 
+    @Flag(help: "Also time each stage of the forward pass (feature encoder, projection and positional convolution, the transformer's products, attention, the rest) and print the medians in ms per second of audio.")
+    var stages = false
+
     func validate() throws {
         guard runs >= 1 else { throw ValidationError("--repeat must be at least 1") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
@@ -58,6 +62,7 @@ struct BenchRuntimeCommand: ParsableCommand {
             }
             let loadStart = Date()
             let backbone = try ModelLoader.loadWav2Vec2Backbone(directory: URL(fileURLWithPath: model))
+            backbone.timesStages = stages
             let loadSeconds = Date().timeIntervalSince(loadStart)
             var generator = SeededGenerator(seed: 1)
             for length in seconds {
@@ -65,12 +70,24 @@ struct BenchRuntimeCommand: ParsableCommand {
                 _ = try backbone.lastHiddenState(samples)  // warm-up: workspace, page faults
                 var times: [Double] = []
                 var processorTimes: [Double] = []
+                var stageRuns: [Wav2Vec2Backbone.StageTimes] = []
                 for _ in 0..<runs {
                     let processorStart = Self.processorMilliseconds()
                     let start = DispatchTime.now().uptimeNanoseconds
                     _ = try backbone.lastHiddenState(samples)
                     times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
                     processorTimes.append(Self.processorMilliseconds() - processorStart)
+                    stageRuns.append(backbone.lastStageTimes)
+                }
+                // Each stage's median over the runs, in ms per second of audio.
+                let stageFigures: [(key: String, label: String, value: Double)] = [
+                    ("feature_encoder", "feature encoder", { $0.featureEncoder }),
+                    ("projection_positional", "projection and positional convolution", { $0.positional }),
+                    ("transformer_products", "transformer products", { $0.products }), ("attention", "attention", { $0.attention }),
+                    ("transformer_rest", "norms and sums", { $0.transformer - $0.products - $0.attention }),
+                ].map { (key, label, value: (Wav2Vec2Backbone.StageTimes) -> Double) in
+                    let sorted = stageRuns.map(value).sorted()
+                    return (key, label, sorted[sorted.count / 2] * 1000 / length)
                 }
                 times.sort()
                 processorTimes.sort()
@@ -85,12 +102,16 @@ struct BenchRuntimeCommand: ParsableCommand {
                             ("cpu_ms", .decimal(processorMedian, places: 1)), ("peak_rss_mb", .decimal(rss, places: 1)), ("load_s", .decimal(loadSeconds, places: 2)),
                             ("threads", .integer(Int64(jobs))), ("threading", .string(threading.rawValue)),
                             ("blas_core", .string(BLASCore.name)),
-                        ]))
+                        ] + (stages ? [("stages_ms_per_audio_second", .object(JSONObject(stageFigures.map { ($0.key, .decimal($0.value, places: 2)) })))] : [])))
                     print(try JSONCodec.serialize(object, style: .compact), terminator: "")
                 } else {
                     print(
                         "\(DecimalFormat.fixed(length, 1)) s: median \(DecimalFormat.fixed(median, 1)) ms, min \(DecimalFormat.fixed(times[0], 1)) ms, \(DecimalFormat.fixed(median / length, 1)) ms per second of audio, CPU \(DecimalFormat.fixed(processorMedian, 0)) ms, peak RSS \(DecimalFormat.fixed(rss, 0)) MB"
                     )
+                    if stages {
+                        let parts = stageFigures.map { "\($0.label) \(DecimalFormat.fixed($0.value, 1))" }
+                        print("  stages, ms per second of audio (medians): " + parts.joined(separator: ", "))
+                    }
                 }
             }
         } catch {

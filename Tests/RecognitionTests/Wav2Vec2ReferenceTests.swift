@@ -95,6 +95,25 @@ struct Wav2Vec2ReferenceTests {
         #expect(base.frames(forSamples: 400) == 1)
     }
 
+    /// Stage times (bench-runtime --stages): off by default (nothing recorded), and when on
+    /// each stage is measured, the parts of the transformer fit inside it, all the stages
+    /// inside the call's own wall time; the outputs are the same either way.
+    @Test func stageTimesAreRecordedOnlyWhenAskedAndAddUp() throws {
+        let backbone = try ModelLoader.loadWav2Vec2Backbone(directory: Self.folder("tiny-wav2vec2-base-dirichlet"))
+        let input = try Self.reference("tiny-wav2vec2-base-dirichlet").tensor("input").data
+        let plain = try backbone.lastHiddenState(input).data
+        #expect(backbone.lastStageTimes.featureEncoder == 0 && backbone.lastStageTimes.transformer == 0)
+        backbone.timesStages = true
+        let start = Date()
+        let timed = try backbone.lastHiddenState(input).data
+        let wall = Date().timeIntervalSince(start)
+        let stages = backbone.lastStageTimes
+        #expect(timed == plain)
+        #expect(stages.featureEncoder > 0 && stages.positional > 0 && stages.products > 0 && stages.attention > 0)
+        #expect(stages.products + stages.attention <= stages.transformer)
+        #expect(stages.featureEncoder + stages.positional + stages.transformer <= wall)
+    }
+
     @Test func tooShortInputIsAnError() throws {
         let backbone = try ModelLoader.loadWav2Vec2Backbone(directory: Self.folder("tiny-wav2vec2-stable"))
         #expect(throws: RecognitionError.self) { _ = try backbone.lastHiddenState([Float](repeating: 0.1, count: 20)) }

@@ -19,6 +19,30 @@ public final class Wav2Vec2Backbone {
         self.weights = weights
     }
 
+    /// Wall seconds of each stage of a forward pass (`emobake bench-runtime --stages`).
+    public struct StageTimes: Sendable {
+        /// The convolutional feature encoder (its norms and GELU included).
+        public var featureEncoder = 0.0
+        /// Feature projection and the positional convolution.
+        public var positional = 0.0
+        /// The transformer's linear layers (QKV, attention output, feed-forward).
+        public var products = 0.0
+        /// Attention between the projections: scores, softmax, weighted values.
+        public var attention = 0.0
+        /// The whole transformer (products and attention included; the rest is norms and sums).
+        public var transformer = 0.0
+    }
+
+    /// When true, each forward pass records its `StageTimes` (a clock read around each step).
+    public var timesStages = false
+    /// The stages of the last forward pass while `timesStages` was on.
+    public private(set) var lastStageTimes = StageTimes()
+    private var stageTimes = StageTimes()
+
+    /// Seconds since an arbitrary start, read only while `timesStages` is on.
+    @inline(__always)
+    private func stageClock() -> Double { timesStages ? Double(DispatchTime.now().uptimeNanoseconds) / 1e9 : 0 }
+
     /// The transformer's input and each layer's output, in the order transformers returns them
     /// as `hidden_states` (index 0: the encoder's input to layer 0; index i: layer i's output).
     public typealias LayerObserver = (_ index: Int, _ states: UnsafePointer<Float>, _ frames: Int) -> Void
@@ -58,7 +82,11 @@ public final class Wav2Vec2Backbone {
         let hidden = config.hiddenSize
         let epsilon = config.layerNormEpsilon
 
+        stageTimes = StageTimes()
+        var clock = stageClock()
         encodeFeatures(samples, frames: frames)
+        stageTimes.featureEncoder = stageClock() - clock
+        clock = stageClock()
         let channels = config.convolutionChannels.last!
 
         // Feature projection: layer norm over the conv channels, then a linear layer to `hidden`.
@@ -71,6 +99,13 @@ public final class Wav2Vec2Backbone {
             w.hidden, frames: frames, weights: weights.positional, outFrames: frames, into: w.temporary, scratch: w.scratch,
             threads: min(KernelThreads.count, w.scoreThreads), activation: .gelu)
         add(w.temporary, into: w.hidden, count: frames * hidden)
+        stageTimes.positional = stageClock() - clock
+        stageTimes.products = 0  // the feature projection counts as part of the stage above
+        clock = stageClock()
+        defer {
+            stageTimes.transformer = stageClock() - clock
+            if timesStages { lastStageTimes = stageTimes }
+        }
 
         let encoderNorm = weights.encoderNorm
         if !config.stableLayerNorm {
@@ -176,6 +211,7 @@ public final class Wav2Vec2Backbone {
         let qkv = UnsafePointer(w.queryKeyValue)
         let context = w.temporary
         let scoreSize = min(frames, Self.attentionRows) * frames
+        let clock = stageClock()
         if PackedLinear.kernelAvailable {
             attentionOnPackedKernel(qkv, frames: frames, threads: min(threads, config.attentionHeads), into: context)
         } else {
@@ -204,6 +240,7 @@ public final class Wav2Vec2Backbone {
                 }
             }
         }
+        stageTimes.attention += stageClock() - clock
         apply(layer.attentionOutput, context, rows: frames, into: output)
     }
 
@@ -249,12 +286,16 @@ public final class Wav2Vec2Backbone {
     // (frames, hidden) -> (frames, intermediate) -> GELU -> (frames, hidden)
     private func feedForward(_ layer: Wav2Vec2Weights.Layer, _ x: UnsafePointer<Float>, frames: Int, into output: UnsafeMutablePointer<Float>) {
         let w = workspace
+        let clock = stageClock()
         layer.intermediate.apply(x, rows: frames, into: w.intermediate, activation: .gelu)
+        stageTimes.products += stageClock() - clock
         apply(layer.output, w.intermediate, rows: frames, into: output)
     }
 
     private func apply(_ layer: PackedLinear, _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
+        let clock = stageClock()
         layer.apply(x, rows: rows, into: y)
+        stageTimes.products += stageClock() - clock
     }
 
     private func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
