@@ -64,7 +64,7 @@ struct BenchRuntimeCommand: ParsableCommand {
             let backbone = try ModelLoader.loadWav2Vec2Backbone(directory: URL(fileURLWithPath: model))
             backbone.timesStages = stages
             let loadSeconds = Date().timeIntervalSince(loadStart)
-            var generator = SeededGenerator(seed: 1)
+            var generator = SeededRandom(seed: 1)  // every run times the same input
             for length in seconds {
                 let samples = (0..<Int(length * 16_000)).map { _ in Float.random(in: -0.5...0.5, using: &generator) }
                 _ = try backbone.lastHiddenState(samples)  // warm-up: workspace, page faults
@@ -138,18 +138,5 @@ struct BenchRuntimeCommand: ParsableCommand {
         #else
         return Double(usage.ru_maxrss) / 1024
         #endif
-    }
-}
-
-/// SplitMix64, so every run times the same input.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
