@@ -92,7 +92,7 @@ public final class Wav2Vec2Backbone {
         // Feature projection: layer norm over the conv channels, then a linear layer to `hidden`.
         let norm = weights.projectionNorm
         layerNormRows(w.features, rows: frames, width: channels, gamma: norm.gamma, beta: norm.beta, epsilon: epsilon, into: w.features)
-        apply(weights.projection, w.features, rows: frames, into: w.hidden)
+        weights.projection.apply(w.features, rows: frames, into: w.hidden)  // not `apply`: timed with this stage, not the transformer's products
 
         // Positional convolution (grouped, same padding, GELU) added to the features.
         convolveGrouped(
@@ -100,7 +100,6 @@ public final class Wav2Vec2Backbone {
             threads: min(KernelThreads.count, w.scoreThreads), activation: .gelu)
         add(w.temporary, into: w.hidden, count: frames * hidden)
         stageTimes.positional = stageClock() - clock
-        stageTimes.products = 0  // the feature projection counts as part of the stage above
         clock = stageClock()
         defer {
             stageTimes.transformer = stageClock() - clock
@@ -262,16 +261,16 @@ public final class Wav2Vec2Backbone {
                 PackedProduct.packTransposed(qkv + hidden + index * head, ld: width, columns: frames, depth: head, into: keys)
                 PackedProduct.packRows(qkv + 2 * hidden + index * head, ld: width, depth: frames, columns: head, into: values)
                 // The softmax writes its values where the second product reads them (the thread's own buffer).
-                let weights = PackedProduct.copiedBuffer(rows: min(Self.attentionRows, frames), depth: frames)
+                let probabilities = PackedProduct.copiedBuffer(rows: min(Self.attentionRows, frames), depth: frames)
                 var first = 0
                 while first < frames {
                     let rows = min(Self.attentionRows, frames - first)
                     // (rows, head) x (frames, head)^T -> (rows, frames)
                     PackedProduct.multiply(qkv + first * width + index * head, lda: width, keys, into: scores, ldc: frames, rows: rows, columns: frames, depth: head)
-                    softmaxRowsUnnormalised(scores, rows: rows, width: frames, inverseSums: inverseSums, into: weights)
+                    softmaxRowsUnnormalised(scores, rows: rows, width: frames, inverseSums: inverseSums, into: probabilities)
                     // (rows, frames) x (frames, head) -> this head's columns, each row then divided by its sum.
                     let output = context + first * hidden + index * head
-                    PackedProduct.multiplyCopied(weights, values, into: output, ldc: hidden, rows: rows, columns: head, depth: frames)
+                    PackedProduct.multiplyCopied(probabilities, values, into: output, ldc: hidden, rows: rows, columns: head, depth: frames)
                     for row in 0..<rows {
                         let values = output + row * hidden
                         let inverse = inverseSums[row]
