@@ -10,8 +10,8 @@ public enum KernelThreads {
     /// Runs `body(worker)` for worker 0..<workers on the kernel threads' pool (`ck_pool_run`:
     /// worker 0 on the calling thread; idle workers spin for about 0.3 ms before they sleep, so
     /// the next step does not wait for a thread to wake, about 20 us each with GCD here). The
-    /// bodies must share their work through a `TaskCounter`: while the pool is busy (a step
-    /// started inside another, or from another thread) worker 0 alone runs, and must do it all.
+    /// bodies must share their work through a counter (`forEachTask`): while the pool is busy (a
+    /// step started inside another, or from another thread) worker 0 alone runs, and must do it all.
     public static func run(_ workers: Int, _ body: (Int) -> Void) {
         if workers <= 1 {
             body(0)
@@ -29,18 +29,12 @@ public enum KernelThreads {
     }
 
     /// Runs `body(task, worker)` for every task of `0..<count` on up to `workers` threads of the
-    /// pool, each thread taking the next task from a shared `TaskCounter` (what lets the pool
-    /// run a step on worker 0 alone, and a slow core do fewer tasks). `worker` (below the number
-    /// of threads used) picks a thread's own scratch; what a task computes must not depend on it.
+    /// pool, each thread taking its next task from a shared counter when it is ready (what lets
+    /// the pool run a step on worker 0 alone, and a slow core do fewer tasks), as
+    /// `forEachTaskFromBothEnds` hands them out. `worker` (below the number of threads used)
+    /// picks a thread's own scratch; what a task computes must not depend on it.
     public static func forEachTask(_ count: Int, workers: Int, _ body: (_ task: Int, _ worker: Int) -> Void) {
-        let counter = TaskCounter()
-        run(min(workers, count)) { worker in
-            var task = counter.take()
-            while task < count {
-                body(task, worker)
-                task = counter.take()
-            }
-        }
+        forEachTaskFromBothEnds(count, workers: workers) { task, worker, _ in body(task, worker) }
     }
 
     /// `forEachTask` for tasks whose neighbours share data worth fetching ahead (a product's
@@ -63,7 +57,7 @@ public enum KernelThreads {
     }
 
     /// Runs `body(range)` over `0..<total` split into contiguous ranges of at least `grain` items,
-    /// about 4 per thread, which the threads take in turn (`TaskCounter`): when the system gives
+    /// about 4 per thread, which the threads take in turn (`forEachTask`): when the system gives
     /// one core less time (this machine's two cores measured 100 and 158 GFLOPS while both
     /// worked), the other takes over its ranges instead of waiting. Small jobs run on the
     /// calling thread. What `body` computes for an item must not depend on the range it is in.
@@ -92,24 +86,6 @@ public enum RuntimeThreads {
     public static func configure(_ threads: Int) {
         setBLASThreads(1)
         KernelThreads.count = max(1, threads)
-    }
-}
-
-/// Hands out task numbers 0, 1, 2, ... to whichever thread asks first, so that the threads of
-/// one parallel loop share its tasks dynamically: a thread the system pauses (a busy machine)
-/// does not hold the others back with its fixed share. What a task computes must not depend on
-/// the thread that runs it (each thread may bring its own scratch buffer).
-public final class TaskCounter: @unchecked Sendable {
-    private var next = 0
-    private let lock = NSLock()
-
-    public init() {}
-
-    public func take() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        next += 1
-        return next - 1
     }
 }
 
