@@ -162,43 +162,51 @@ CK_VECTOR void ck_gelu(float *data, size_t count) {
     }
 }
 
-CK_VECTOR void ck_softmax_rows(float *x, int rows, int width, int ld, float *inverse_sums) {
-    ck_softmax_rows_into(x, rows, width, ld, inverse_sums, NULL);
-}
-
-/* Where value i of row `row` goes in ck_copy_rows's layout of `rows` rows (16 consecutive
- * values from a multiple of 16 stay in one depth block). */
+/* Where value i of row `row` is in ck_copy_rows's layout of `rows` rows (16 consecutive values
+ * from a multiple of 16 stay in one depth block). */
 static inline float *ck_copied_address(float *copied, int rows, int row, int i) {
     return copied + ((size_t)(i / CK_BLOCK_DEPTH) * rows + row) * CK_ROW_STRIDE + i % CK_BLOCK_DEPTH;
 }
 
-CK_VECTOR void ck_softmax_rows_into(float *x, int rows, int width, int ld, float *inverse_sums, float *copied) {
-    for (int row = 0; row < rows; row++) {
-        float *data = x + (size_t)row * ld;
-        int full = width / 16 * 16;
-        __mmask16 tail = (__mmask16)((1u << (width - full)) - 1);
-        __m512 largest = _mm512_set1_ps(-INFINITY);
-        for (int i = 0; i < full; i += 16) largest = _mm512_max_ps(largest, _mm512_loadu_ps(data + i));
-        if (tail) largest = _mm512_mask_max_ps(largest, tail, largest, _mm512_maskz_loadu_ps(tail, data + full));
-        __m512 maximum = _mm512_set1_ps(_mm512_reduce_max_ps(largest));
-        __m512 sum = _mm512_setzero_ps();
-        for (int i = 0; i < full; i += 16) {
-            __m512 value = ck_exp16(_mm512_sub_ps(_mm512_loadu_ps(data + i), maximum));
-            _mm512_storeu_ps(copied ? ck_copied_address(copied, rows, row, i) : data + i, value);
-            sum = _mm512_add_ps(sum, value);
-        }
-        if (tail) {
-            __m512 value = ck_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, data + full), maximum));
-            _mm512_mask_storeu_ps(copied ? ck_copied_address(copied, rows, row, full) : data + full, tail, value);
-            sum = _mm512_mask_add_ps(sum, tail, sum, value);
-        }
-        /* The 16 lanes summed in a fixed order (halves, then quarters, ...). */
-        __m256 eight = _mm256_add_ps(_mm512_castps512_ps256(sum), _mm512_extractf32x8_ps(sum, 1));
-        __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
-        __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
-        __m128 one = _mm_add_ss(two, _mm_shuffle_ps(two, two, 1));
-        inverse_sums[row] = 1.0f / _mm_cvtss_f32(one);
+/* The softmax of ck_softmax_rows on row `row`, whose values are at x + row * ld, or with x NULL
+ * in `copied`'s layout of `rows` rows. */
+static CK_VECTOR void ck_softmax_row(float *x, int ld, float *copied, int rows, int row, int width, float *inverse_sums) {
+    float *data = x ? x + (size_t)row * ld : NULL;
+#define CK_AT(i) (data ? data + (i) : ck_copied_address(copied, rows, row, (i)))
+    int full = width / 16 * 16;
+    __mmask16 tail = (__mmask16)((1u << (width - full)) - 1);
+    __m512 largest = _mm512_set1_ps(-INFINITY);
+    for (int i = 0; i < full; i += 16) largest = _mm512_max_ps(largest, _mm512_loadu_ps(CK_AT(i)));
+    if (tail) largest = _mm512_mask_max_ps(largest, tail, largest, _mm512_maskz_loadu_ps(tail, CK_AT(full)));
+    __m512 maximum = _mm512_set1_ps(_mm512_reduce_max_ps(largest));
+    __m512 sum = _mm512_setzero_ps();
+    for (int i = 0; i < full; i += 16) {
+        float *at = CK_AT(i);
+        __m512 value = ck_exp16(_mm512_sub_ps(_mm512_loadu_ps(at), maximum));
+        _mm512_storeu_ps(at, value);
+        sum = _mm512_add_ps(sum, value);
     }
+    if (tail) {
+        float *at = CK_AT(full);
+        __m512 value = ck_exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, at), maximum));
+        _mm512_mask_storeu_ps(at, tail, value);
+        sum = _mm512_mask_add_ps(sum, tail, sum, value);
+    }
+#undef CK_AT
+    /* The 16 lanes summed in a fixed order (halves, then quarters, ...). */
+    __m256 eight = _mm256_add_ps(_mm512_castps512_ps256(sum), _mm512_extractf32x8_ps(sum, 1));
+    __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+    __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+    __m128 one = _mm_add_ss(two, _mm_shuffle_ps(two, two, 1));
+    inverse_sums[row] = 1.0f / _mm_cvtss_f32(one);
+}
+
+CK_VECTOR void ck_softmax_rows(float *x, int rows, int width, int ld, float *inverse_sums) {
+    for (int row = 0; row < rows; row++) ck_softmax_row(x, ld, NULL, rows, row, width, inverse_sums);
+}
+
+CK_VECTOR void ck_softmax_rows_copied(float *copied, int rows, int width, float *inverse_sums) {
+    for (int row = 0; row < rows; row++) ck_softmax_row(NULL, 0, copied, rows, row, width, inverse_sums);
 }
 
 /* One tile: rows x (16 * vectors) sums over `depth` values of i. `tile` holds the rows at a
@@ -489,8 +497,8 @@ void ck_softmax_rows(float *x, int rows, int width, int ld, float *inverse_sums)
     abort();
 }
 
-void ck_softmax_rows_into(float *x, int rows, int width, int ld, float *inverse_sums, float *copied) {
-    (void)x; (void)rows; (void)width; (void)ld; (void)inverse_sums; (void)copied;
+void ck_softmax_rows_copied(float *copied, int rows, int width, float *inverse_sums) {
+    (void)copied; (void)rows; (void)width; (void)inverse_sums;
     abort();
 }
 

@@ -182,32 +182,34 @@ struct PackedProductTests {
         #expect(worst < 1e-4, "\(shape): \(worst)")
     }
 
-    /// Attention's second product: the softmax writing its values where the kernel reads them
-    /// (`into:`), then `multiplyCopied`, gives the same bits as the softmax in place followed
-    /// by `multiply`, and leaves the scores as they were; widths across the 512-deep blocks,
-    /// tails of 1 to 15 lanes.
-    @Test(arguments: [(1, 7, 64), (128, 1499, 64), (37, 512, 33), (5, 1030, 64)])
-    func softmaxIntoTheCopyThenProduct(_ shape: (Int, Int, Int)) throws {
+    /// Attention on the kernel's row-copy layout: scores written there by the first product
+    /// (`intoCopied`), the softmax in place there, then `multiplyCopied`, give the same bits as
+    /// row-major scores, the row-major softmax and `multiply`; widths across the 512-column
+    /// blocks, tails of 1 to 15 lanes, partial panels.
+    @Test(arguments: [(1, 7, 64, 64), (128, 1499, 64, 64), (37, 512, 33, 16), (5, 1030, 64, 5)])
+    func attentionOnTheCopiedLayout(_ shape: (Int, Int, Int, Int)) throws {
         try #require(PackedLinear.kernelAvailable, "no AVX-512 here: the kernel cannot run")
-        let (rows, width, columns) = shape
+        let (rows, width, columns, depth) = shape
         var random = TestRandom(UInt64(rows * 13 + width + columns))
-        let scores = random.floats(rows * width, scale: 6), values = random.floats(width * columns)
-        var packed = [Float](repeating: .nan, count: PackedProduct.count(columns: columns, depth: width))
-        PackedProduct.packRows(values, ld: columns, depth: width, columns: columns, into: &packed)
-        var inPlace = scores, sumsInPlace = [Float](repeating: 0, count: rows)
-        softmaxRowsUnnormalised(&inPlace, rows: rows, width: width, inverseSums: &sumsInPlace)
+        let queries = random.floats(rows * depth, scale: 2), keys = random.floats(width * depth), values = random.floats(width * columns)
+        var packedKeys = [Float](repeating: .nan, count: PackedProduct.count(columns: width, depth: depth))
+        var packedValues = [Float](repeating: .nan, count: PackedProduct.count(columns: columns, depth: width))
+        PackedProduct.packTransposed(keys, ld: depth, columns: width, depth: depth, into: &packedKeys)
+        PackedProduct.packRows(values, ld: columns, depth: width, columns: columns, into: &packedValues)
+        // Row-major: scores, softmax in place, product.
+        var scores = [Float](repeating: .nan, count: rows * width), sums = [Float](repeating: 0, count: rows)
+        PackedProduct.multiply(queries, lda: depth, packedKeys, into: &scores, ldc: width, rows: rows, columns: width, depth: depth)
+        softmaxRowsUnnormalised(&scores, rows: rows, width: width, inverseSums: &sums)
         var expected = [Float](repeating: .nan, count: rows * columns)
-        PackedProduct.multiply(inPlace, lda: width, packed, into: &expected, ldc: columns, rows: rows, columns: columns, depth: width)
-        var untouched = scores, sums = [Float](repeating: 0, count: rows)
-        var output = [Float](repeating: .nan, count: rows * columns)
+        PackedProduct.multiply(scores, lda: width, packedValues, into: &expected, ldc: columns, rows: rows, columns: columns, depth: width)
+        // The same on the copied layout.
         let copied = PackedProduct.copiedBuffer(rows: rows, depth: width)
-        untouched.withUnsafeMutableBufferPointer { x in
-            sums.withUnsafeMutableBufferPointer { softmaxRowsUnnormalised(x.baseAddress!, rows: rows, width: width, inverseSums: $0.baseAddress!, into: copied) }
-        }
-        PackedProduct.multiplyCopied(copied, packed, into: &output, ldc: columns, rows: rows, columns: columns, depth: width)
-        #expect(untouched == scores)
-        #expect(sums == sumsInPlace)
+        var copiedSums = [Float](repeating: 0, count: rows), output = [Float](repeating: .nan, count: rows * columns)
+        PackedProduct.multiply(queries, lda: depth, packedKeys, intoCopied: copied, rows: rows, columns: width, depth: depth)
+        copiedSums.withUnsafeMutableBufferPointer { softmaxRowsUnnormalised(copied: copied, rows: rows, width: width, inverseSums: $0.baseAddress!) }
+        PackedProduct.multiplyCopied(copied, packedValues, into: &output, ldc: columns, rows: rows, columns: columns, depth: width)
+        #expect(copiedSums == sums)
         #expect(output == expected, "\(shape)")
-        #expect(expected.allSatisfy { $0.isFinite })
+        #expect(expected.allSatisfy { $0.isFinite } && sums.allSatisfy { $0 > 0 && $0 <= 1 })
     }
 }

@@ -85,10 +85,9 @@ void ck_gelu(float *data, size_t count);
  * the row's new values, added in 16 lanes and then the lanes in a fixed order). Needs
  * ck_avx512_available() (AVX-512 F, VL and DQ). */
 void ck_softmax_rows(float *x, int rows, int width, int ld, float *inverse_sums);
-/* The same values written to `copied` in ck_copy_rows's layout for `rows` rows and depth
- * `width` (x is left as it was), ready for ck_gemm_copied: no copy of the rows before the
- * product that multiplies them. With copied NULL, ck_softmax_rows. */
-void ck_softmax_rows_into(float *x, int rows, int width, int ld, float *inverse_sums, float *copied);
+/* The same on `rows` rows of `width` values laid out as ck_copy_rows lays them out (as
+ * ck_gemm_copied reads them), in place: the same bits as ck_softmax_rows on the same values. */
+void ck_softmax_rows_copied(float *copied, int rows, int width, float *inverse_sums);
 
 /* The kernel threads' pool (Pool.c): runs body(context, w) for w in 0..<workers, worker 0 on
  * the calling thread, and returns when every call has returned. Idle workers spin for about

@@ -40,8 +40,28 @@ public enum PackedProduct {
         ck_thread_buffer(ck_copied_rows_count(Int32(rows), Int32(depth)))!
     }
 
+    /// `multiply` with c written in the layout the kernel copies rows into (`rows` at most 480:
+    /// c's rows become the left operand of a `multiplyCopied` without a copy). The same bits.
+    /// One product per 512 columns (a depth block of the copy): panels never straddle one.
+    public static func multiply(
+        _ a: UnsafePointer<Float>, lda: Int, _ packed: UnsafePointer<Float>, intoCopied copied: UnsafeMutablePointer<Float>,
+        rows: Int, columns: Int, depth: Int
+    ) {
+        let blockColumns = Int(CK_BLOCK_DEPTH), stride = Int(CK_ROW_STRIDE), panelsPerBlock = blockColumns / Int(CK_PANEL_COLUMNS)
+        var block = 0
+        while block * blockColumns < columns {
+            // Column j of block b goes to copied + (b * rows + r) * stride + j - b * blockColumns: the
+            // kernel indexes c by absolute column, so c starts blockColumns floats per block earlier.
+            let c = copied + block * (rows * stride - blockColumns)
+            ck_gemm_packed(
+                Int32(rows), Int32(columns), Int32(depth), a, Int32(lda), packed, nil, c, Int32(stride), Int32(block * panelsPerBlock),
+                Int32((block + 1) * panelsPerBlock), -1, CK_ACTIVATION_NONE)
+            block += 1
+        }
+    }
+
     /// `multiply` on rows already laid out as the kernel copies them (at most 480 rows: written
-    /// by `softmaxRowsUnnormalised(_:rows:width:inverseSums:into:)`): the same bits.
+    /// by `multiply(_:lda:_:intoCopied:rows:columns:depth:)`): the same bits.
     public static func multiplyCopied(
         _ copied: UnsafePointer<Float>, _ packed: UnsafePointer<Float>, into c: UnsafeMutablePointer<Float>, ldc: Int,
         rows: Int, columns: Int, depth: Int

@@ -31,15 +31,12 @@ public func softmaxRowsUnnormalised(
     for row in 0..<rows { inverseSums[row] = 1 / exponentiateRow(x + row * width, width: width) }
 }
 
-/// `softmaxRowsUnnormalised` on the AVX-512 kernel with the new values written to `copied`
-/// (e.g. `PackedProduct.copiedBuffer(rows: rows, depth: width)`) in the layout
-/// `PackedProduct.multiplyCopied` reads, instead of over x: the product that multiplies them
-/// needs no copy of its own.
-public func softmaxRowsUnnormalised(
-    _ x: UnsafeMutablePointer<Float>, rows: Int, width: Int, inverseSums: UnsafeMutablePointer<Float>, into copied: UnsafeMutablePointer<Float>
-) {
-    precondition(PackedLinear.kernelAvailable, "softmaxRowsUnnormalised(into:) needs the packed kernel")
-    ck_softmax_rows_into(x, Int32(rows), Int32(width), Int32(width), inverseSums, copied)
+/// `softmaxRowsUnnormalised` on the AVX-512 kernel, in place, on rows laid out as the kernel
+/// copies them (`PackedProduct.multiply(_:lda:_:intoCopied:rows:columns:depth:)` writes them so,
+/// `PackedProduct.multiplyCopied` reads them): the same bits as on row-major rows.
+public func softmaxRowsUnnormalised(copied: UnsafeMutablePointer<Float>, rows: Int, width: Int, inverseSums: UnsafeMutablePointer<Float>) {
+    precondition(PackedLinear.kernelAvailable, "softmaxRowsUnnormalised(copied:) needs the packed kernel")
+    ck_softmax_rows_copied(copied, Int32(rows), Int32(width), inverseSums)
 }
 
 /// data = e^(data - max(data)); returns the sum of the new values. The maximum and the sum use

@@ -251,26 +251,26 @@ public final class Wav2Vec2Backbone {
         let w = workspace
         let hidden = config.hiddenSize, head = config.headDimension, width = 3 * hidden
         let heads = config.attentionHeads
-        let scoreSize = min(frames, Self.attentionRows) * frames
         let keySize = PackedProduct.count(columns: frames, depth: head), valueSize = PackedProduct.count(columns: head, depth: frames)
         KernelThreads.forEachTask(heads, workers: threads) { index, thread in
-            let scores = w.scores + thread * scoreSize
             let keys = w.packedKeys + thread * keySize, values = w.packedValues + thread * valueSize
             withUnsafeTemporaryAllocation(of: Float.self, capacity: Self.attentionRows) { inverseSums in
                 let inverseSums = inverseSums.baseAddress!
                 PackedProduct.packTransposed(qkv + hidden + index * head, ld: width, columns: frames, depth: head, into: keys)
                 PackedProduct.packRows(qkv + 2 * hidden + index * head, ld: width, depth: frames, columns: head, into: values)
-                // The softmax writes its values where the second product reads them (the thread's own buffer).
-                let probabilities = PackedProduct.copiedBuffer(rows: min(Self.attentionRows, frames), depth: frames)
+                // Scores and then probabilities in the layout the second product reads (the thread's own
+                // buffer): no copy of them, and a block's working set stays smaller.
+                let scores = PackedProduct.copiedBuffer(rows: min(Self.attentionRows, frames), depth: frames)
                 var first = 0
                 while first < frames {
                     let rows = min(Self.attentionRows, frames - first)
                     // (rows, head) x (frames, head)^T -> (rows, frames)
-                    PackedProduct.multiply(qkv + first * width + index * head, lda: width, keys, into: scores, ldc: frames, rows: rows, columns: frames, depth: head)
-                    softmaxRowsUnnormalised(scores, rows: rows, width: frames, inverseSums: inverseSums, into: probabilities)
+                    PackedProduct.multiply(
+                        qkv + first * width + index * head, lda: width, keys, intoCopied: scores, rows: rows, columns: frames, depth: head)
+                    softmaxRowsUnnormalised(copied: scores, rows: rows, width: frames, inverseSums: inverseSums)
                     // (rows, frames) x (frames, head) -> this head's columns, each row then divided by its sum.
                     let output = context + first * hidden + index * head
-                    PackedProduct.multiplyCopied(probabilities, values, into: output, ldc: hidden, rows: rows, columns: head, depth: frames)
+                    PackedProduct.multiplyCopied(scores, values, into: output, ldc: hidden, rows: rows, columns: head, depth: frames)
                     for row in 0..<rows {
                         let values = output + row * hidden
                         let inverse = inverseSums[row]
@@ -377,10 +377,12 @@ public final class Wav2Vec2Backbone {
             context = allocate(frames * hidden)
             queryKeyValue = allocate(frames * 3 * hidden)
             intermediate = allocate(frames * config.intermediateSize)
-            scores = allocate(threads * min(frames, Wav2Vec2Backbone.attentionRows) * frames)
             if PackedLinear.kernelAvailable {
+                // The kernel's scores live in each thread's own buffer (`PackedProduct.copiedBuffer`).
                 packedKeys = allocate(threads * PackedProduct.count(columns: frames, depth: config.headDimension))
                 packedValues = allocate(threads * PackedProduct.count(columns: config.headDimension, depth: frames))
+            } else {
+                scores = allocate(threads * min(frames, Wav2Vec2Backbone.attentionRows) * frames)
             }
             scoreThreads = threads
         }
