@@ -19,6 +19,9 @@ public final class PackedLinear: @unchecked Sendable {
     private let packed: UnsafeMutablePointer<Float>?
     /// `(output, input)` as PyTorch stores it; empty when packed.
     private let plain: [Float]
+    /// Whether products of at least `amxMinimumRows` rows run on AMX tiles (`CKernels`' Amx.c):
+    /// packed weights, whole panels (`output` a multiple of 32) and AMX here.
+    public let usesAMX: Bool
 
     /// True when the AVX-512 kernel can run here and is not turned off by the environment.
     public static let kernelAvailable: Bool = {
@@ -26,9 +29,26 @@ public final class PackedLinear: @unchecked Sendable {
         return ck_avx512_available() != 0
     }()
 
+    /// True when AMX-BF16 can run here (and the AVX-512 kernel too) and is not turned off with
+    /// `EMOBAKE_AMX=0` in the environment.
+    public static let amxAvailable: Bool = {
+        if ProcessInfo.processInfo.environment["EMOBAKE_AMX"] == "0" { return false }
+        return kernelAvailable && ck_amx_available() != 0
+    }()
+
+    /// Fewest rows a product takes to AMX: the operands are split into bf16 parts on every call
+    /// (the weights too, which costs as much as streaming them), which long inputs repay.
+    /// Whatever the thread count, a layer takes the same path for the same rows, so the result
+    /// stays the same.
+    public static let amxMinimumRows = 256
+
     /// `weight` is `(output, input)`, `bias` `(output)` or nil. `useKernel` picks the path
     /// (tests force the OpenBLAS one).
-    public init(weight: [Float], bias: [Float]?, output: Int, input: Int, useKernel: Bool = PackedLinear.kernelAvailable) {
+    /// `useAMX` lets long products run on AMX (default: where it is available).
+    public init(
+        weight: [Float], bias: [Float]?, output: Int, input: Int, useKernel: Bool = PackedLinear.kernelAvailable,
+        useAMX: Bool = PackedLinear.amxAvailable
+    ) {
         precondition(weight.count == output * input && (bias?.count ?? output) == output, "PackedLinear: weight \(weight.count) for (\(output), \(input))")
         self.output = output
         self.input = input
@@ -39,9 +59,11 @@ public final class PackedLinear: @unchecked Sendable {
             weight.withUnsafeBufferPointer { ck_pack_weight($0.baseAddress!, Int32(output), Int32(input), panels) }
             packed = panels
             plain = []
+            usesAMX = useAMX && ck_amx_available() != 0 && output % Int(CK_PANEL_COLUMNS) == 0
         } else {
             packed = nil
             plain = weight
+            usesAMX = false
         }
     }
 
@@ -100,6 +122,10 @@ public final class PackedLinear: @unchecked Sendable {
             if activation == .gelu { geluInPlace(y, count: rows * output) }
             return
         }
+        if usesAMX && rows >= Self.amxMinimumRows {
+            applyAMX(x, lda: lda, rows: rows, into: y, ldc: ldc, activation: activation, threads: threads)
+            return
+        }
         let panels = panelCount
         if threads <= 1 || rows * output * input < 1 << 20 {
             applyPanels(x, lda: lda, rows: rows, into: y, ldc: ldc, panels: 0..<panels, activation: activation)
@@ -136,6 +162,52 @@ public final class PackedLinear: @unchecked Sendable {
                 applyPanels(
                     x + first * lda, lda: lda, rows: count, into: y + first * ldc, ldc: ldc, panels: share, followingPanel: followingPanel,
                     activation: activation)
+            }
+        }
+    }
+
+    /// Groups of 16 rows and panels per task of the AMX product: a task's weights for one depth
+    /// block (panels x 32 x 256 bf16 x 3 parts, 786 KB for 16 panels) stay in a core's L2 while
+    /// its row groups go by; rows are shared out first, then panels if there are too few tasks.
+    static func amxTaskPlan(groups: Int, panels: Int, threads: Int) -> (groupsPerTask: Int, panelsPerTask: Int) {
+        let panelParts = (panels + 15) / 16
+        let wanted = max(1, 4 * threads / panelParts)
+        let groupsPerTask = max(1, min(16, (groups + wanted - 1) / wanted))
+        return (groupsPerTask, (panels + panelParts - 1) / panelParts)
+    }
+
+    /// The product on AMX tiles: the rows and the weights are split into bf16 parts (one step on
+    /// the kernel threads, in the calling thread's buffer), then multiplied in (row groups, panels)
+    /// tasks. Each output is the same sum whatever the tasks.
+    private func applyAMX(
+        _ x: UnsafePointer<Float>, lda: Int, rows: Int, into y: UnsafeMutablePointer<Float>, ldc: Int, activation: Activation,
+        threads: Int
+    ) {
+        guard let packed else { preconditionFailure("applyAMX needs the packed weights") }
+        let groups = (rows + 15) / 16, panels = panelCount
+        let rowValues = ck_amx_rows_count(Int32(rows), Int32(input))
+        let split = ck_amx_thread_buffer(rowValues + ck_amx_weights_count(Int32(output), Int32(input)))!
+        let weightSplit = split + rowValues
+        let groupsPerSplit = 8, panelsPerSplit = 2
+        let rowSplits = (groups + groupsPerSplit - 1) / groupsPerSplit, weightSplits = (panels + panelsPerSplit - 1) / panelsPerSplit
+        KernelThreads.forEachTask(rowSplits + weightSplits, workers: threads) { task, _ in
+            if task < rowSplits {
+                let first = task * groupsPerSplit
+                ck_amx_split_rows(Int32(rows), Int32(input), x, Int32(lda), split, Int32(first), Int32(min(groups, first + groupsPerSplit)))
+            } else {
+                let first = (task - rowSplits) * panelsPerSplit
+                ck_amx_split_weights(Int32(output), Int32(input), packed, weightSplit, Int32(first), Int32(min(panels, first + panelsPerSplit)))
+            }
+        }
+        let (groupsPerTask, panelsPerTask) = Self.amxTaskPlan(groups: groups, panels: panels, threads: threads)
+        let groupTasks = (groups + groupsPerTask - 1) / groupsPerTask, panelTasks = (panels + panelsPerTask - 1) / panelsPerTask
+        withOptionalPointer(bias) { biasPointer in
+            KernelThreads.forEachTask(groupTasks * panelTasks, workers: threads) { task, _ in
+                let group = task / panelTasks * groupsPerTask, panel = task % panelTasks * panelsPerTask
+                ck_amx_gemm(
+                    Int32(rows), Int32(output), Int32(input), split, weightSplit, biasPointer, y, Int32(ldc), Int32(group),
+                    Int32(min(groups, group + groupsPerTask)), Int32(panel), Int32(min(panels, panel + panelsPerTask)),
+                    activation.kernelCode)
             }
         }
     }
