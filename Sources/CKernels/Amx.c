@@ -135,22 +135,26 @@ CK_AMX void ck_amx_split_weights(int n, int k, const float *packed, unsigned sho
     int steps = (k + 31) / 32;
     for (int panel = first_panel; panel < end_panel; panel++) {
         const float *source = packed + (size_t)panel * k * CK_PANEL_COLUMNS;
-        for (int half = 0; half < 2; half++) {
-            int h = panel * 2 + half;
-            for (int s = 0; s < steps; s++) {
-                uint16_t *tile = split + ((size_t)h * steps + s) * 3 * 512;
-                for (int q = 0; q < 16; q++) {
-                    /* Pair q of the step: values q and q + 16, as the rows' lane q holds them. */
-                    int i = s * 32 + q;
-                    __m512 even = i < k ? _mm512_loadu_ps(source + (size_t)i * CK_PANEL_COLUMNS + half * 16) : _mm512_setzero_ps();
-                    __m512 odd = i + 16 < k ? _mm512_loadu_ps(source + (size_t)(i + 16) * CK_PANEL_COLUMNS + half * 16) : _mm512_setzero_ps();
-                    __m512i evenParts[3], oddParts[3];
-                    ck_split16(even, evenParts);
-                    ck_split16(odd, oddParts);
+        for (int s = 0; s < steps; s++) {
+            /* The panel's two halves, each 16 columns wide. */
+            unsigned short *tiles[2] = {split + ((size_t)(2 * panel) * steps + s) * 3 * 512,
+                                        split + ((size_t)(2 * panel + 1) * steps + s) * 3 * 512};
+            for (int q = 0; q < 16; q++) {
+                /* Pair q of the step: values q and q + 16, as the rows' lane q holds them. */
+                int i = s * 32 + q;
+                const float *even = source + (size_t)i * CK_PANEL_COLUMNS, *odd = even + 16 * CK_PANEL_COLUMNS;
+                _mm_prefetch((const char *)(even + 32 * CK_PANEL_COLUMNS), _MM_HINT_T0);
+                _mm_prefetch((const char *)(even + 32 * CK_PANEL_COLUMNS + 16), _MM_HINT_T0);
+                for (int half = 0; half < 2; half++) {
+                    __m512 low = i < k ? _mm512_loadu_ps(even + half * 16) : _mm512_setzero_ps();
+                    __m512 high = i + 16 < k ? _mm512_loadu_ps(odd + half * 16) : _mm512_setzero_ps();
+                    __m512i lowParts[3], highParts[3];
+                    ck_split16(low, lowParts);
+                    ck_split16(high, highParts);
                     for (int p = 0; p < 3; p++) {
                         /* Column c's pair: value i in the low 16 bits, value i + 16 in the high. */
-                        __m512i pair = _mm512_or_si512(_mm512_srli_epi32(evenParts[p], 16), oddParts[p]);
-                        _mm512_storeu_si512((void *)(tile + p * 512 + q * 32), pair);
+                        __m512i pair = _mm512_or_si512(_mm512_srli_epi32(lowParts[p], 16), highParts[p]);
+                        _mm512_storeu_si512((void *)(tiles[half] + p * 512 + q * 32), pair);
                     }
                 }
             }

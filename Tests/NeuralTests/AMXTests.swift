@@ -40,7 +40,7 @@ struct AMXTests {
     /// of the 32-value steps or cross the 256-deep blocks, with and without bias, outputs written
     /// at a row stride wider than the layer (the gaps untouched): as accurate as the AVX-512
     /// kernel's fp32 sums on the same products.
-    @Test(arguments: [(256, 32, 1), (257, 64, 33), (300, 96, 300), (271, 32, 1031), (512, 128, 77)])
+    @Test(arguments: [(384, 32, 1), (385, 64, 33), (400, 96, 300), (399, 32, 1031), (512, 128, 77)])
     func matchesTheReference(_ shape: (Int, Int, Int)) throws {
         try #require(PackedLinear.amxAvailable, "no AMX here: the AMX path cannot run")
         let (rows, output, input) = shape
@@ -69,7 +69,7 @@ struct AMXTests {
     /// A convolution's patches read in place (rows overlapping, lda < input), with GELU fused:
     /// the same bits as the product followed by `FastMath.gelu`, and the same bits on 1, 2 and 3
     /// threads, which share the row groups and panels out differently.
-    @Test(arguments: [(1599, 512, 1536, 1024), (499, 256, 1024, 1024), (333, 64, 96, 32)])
+    @Test(arguments: [(1599, 512, 1536, 1024), (499, 256, 1024, 1024), (433, 64, 96, 32)])
     func overlappingRowsAnyThreadsAndGelu(_ shape: (Int, Int, Int, Int)) throws {
         try #require(PackedLinear.amxAvailable, "no AMX here: the AMX path cannot run")
         let (rows, output, input, lda) = shape

@@ -40,7 +40,7 @@ public final class PackedLinear: @unchecked Sendable {
     /// (the weights too, which costs as much as streaming them), which long inputs repay.
     /// Whatever the thread count, a layer takes the same path for the same rows, so the result
     /// stays the same.
-    public static let amxMinimumRows = 256
+    public static let amxMinimumRows = 384
 
     /// `weight` is `(output, input)`, `bias` `(output)` or nil. `useKernel` picks the path
     /// (tests force the OpenBLAS one).
