@@ -21,6 +21,8 @@ struct BenchRuntimeCommand: ParsableCommand {
             Examples:
               emobake bench-runtime --model /tmp/emobake-bench/model --seconds 1 --seconds 10 --repeat 5 --json
               emobake bench-runtime --model /tmp/emobake-bench/model --seconds 30 --stages    # where the time goes
+              emobake bench-runtime --model /tmp/emobake-bench/model --seconds 10 --repeat 1 --dc-offset 0.3 --save-outputs /tmp/check
+                  # clip and last hidden state as raw float32, for scripts/check_runtime_numerics.py
             """)
 
     @Option(help: ArgumentHelp("wav2vec2 model folder.", valueName: "dir"))
@@ -46,7 +48,14 @@ struct BenchRuntimeCommand: ParsableCommand {
     @Flag(help: "Also time each stage of the forward pass (feature encoder, projection and positional convolution, the transformer's products, attention, the rest) and print the medians in ms per second of audio.")
     var stages = false
 
+    @Option(help: ArgumentHelp("Added to every sample of the random clips (the first layer's normalisation then has a mean to remove).", valueName: "value"))
+    var dcOffset: Double = 0
+
+    @Option(help: ArgumentHelp("Also write each length's clip and last hidden state to this folder: <seconds>s-input.f32 (samples) and <seconds>s-hidden.f32 (frames x hidden size), raw little-endian float32.", valueName: "dir"))
+    var saveOutputs: String?
+
     func validate() throws {
+        guard dcOffset.isFinite && abs(dcOffset) <= 1 else { throw ValidationError("--dc-offset must be between -1 and 1") }
         guard runs >= 1 else { throw ValidationError("--repeat must be at least 1") }
         guard jobs >= 1 else { throw ValidationError("--jobs must be at least 1") }
         guard seconds.allSatisfy({ $0 > 0 && $0.isFinite }) else { throw ValidationError("--seconds must be positive") }
@@ -66,8 +75,13 @@ struct BenchRuntimeCommand: ParsableCommand {
             let loadSeconds = Date().timeIntervalSince(loadStart)
             var generator = SeededRandom(seed: 1)  // every run times the same input
             for length in seconds {
-                let samples = (0..<Int(length * 16_000)).map { _ in Float.random(in: -0.5...0.5, using: &generator) }
-                _ = try backbone.lastHiddenState(samples)  // warm-up: workspace, page faults
+                let samples = (0..<Int(length * 16_000)).map { _ in Float.random(in: -0.5...0.5, using: &generator) + Float(dcOffset) }
+                let hidden = try backbone.lastHiddenState(samples)  // warm-up: workspace, page faults
+                if let saveOutputs {
+                    let folder = URL(fileURLWithPath: saveOutputs), name = DecimalFormat.trimmed(length, 3) + "s"
+                    try AtomicFile.write(Self.rawFloats(samples), to: folder.appendingPathComponent(name + "-input.f32"))
+                    try AtomicFile.write(Self.rawFloats(hidden.data), to: folder.appendingPathComponent(name + "-hidden.f32"))
+                }
                 var times: [Double] = []
                 var processorTimes: [Double] = []
                 var stageRuns: [Wav2Vec2Backbone.StageTimes] = []
@@ -118,6 +132,13 @@ struct BenchRuntimeCommand: ParsableCommand {
             printError(oneLineMessage(error))
             throw ExitCode(1)
         }
+    }
+
+    /// The values as raw little-endian float32.
+    static func rawFloats(_ values: [Float]) -> Data {
+        var data = Data(capacity: values.count * 4)
+        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+        return data
     }
 
     /// User + system processor time of this process so far, all threads.
