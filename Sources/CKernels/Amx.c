@@ -19,11 +19,15 @@
  *
  * The three parts of a step lie side by side, so that one step's operands are 3 KB in a row.
  *
- * Blocking: depth outer in blocks of CK_AMX_DEPTH_STEPS steps (a share's weights for one block,
- * up to 16 panels x 32 x 256 x 6 bytes = 786 KB, stay in L2), then groups of CK_AMX_GROUPS row
- * groups (their 64 rows x 256 x 6 bytes = 96 KB), then panels, then the group's row tiles. A tile
- * pair of 16 x 32 sums goes through c between depth blocks (exact in fp32: blocking changes no
- * result); each sum starts from the bias and adds the six products per step in a fixed order, so
+ * Blocking: depth outer in blocks of CK_AMX_DEPTH_STEPS steps, then row groups, then panels: a
+ * group's rows for one depth block (8 steps x 3 KB = 24 KB) stay in L1 while the share's panels
+ * go by, and the share's weights for the block (up to 16 panels x 2 halves x 8 steps x 3 KB =
+ * 768 KB) stay in L2 while the groups go by. Measured against 2-16 steps and 1-8 groups per
+ * block: the best or within the noise, in both of this host's states (a quiet core: 1.37x the
+ * AVX-512 kernel; a core whose sibling is busy: 0.84x, where the AVX-512 kernel loses a third
+ * and AMX, bound by its tile loads, three fifths). A tile pair of 16 x 32 sums goes through c between
+ * depth blocks (exact in fp32: blocking changes no result); each sum starts from the bias and
+ * adds the six products per step in a fixed order, so
  * the result does not depend on how rows and panels are shared out. */
 
 #include "CKernels.h"
@@ -32,8 +36,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifndef CK_AMX_DEPTH_STEPS
 #define CK_AMX_DEPTH_STEPS 8
-#define CK_AMX_GROUPS 4
+#endif
+#ifndef CK_AMX_GROUPS
+#define CK_AMX_GROUPS 1
+#endif
 
 size_t ck_amx_rows_count(int rows, int k) {
     if (rows <= 0 || k <= 0) return 0;

@@ -167,7 +167,7 @@ public final class PackedLinear: @unchecked Sendable {
     }
 
     /// Groups of 16 rows and panels per task of the AMX product: a task's weights for one depth
-    /// block (panels x 32 x 256 bf16 x 3 parts, 786 KB for 16 panels) stay in a core's L2 while
+    /// block (panels x 32 x 256 bf16 x 3 parts, 768 KB for 16 panels) stay in a core's L2 while
     /// its row groups go by; rows are shared out first, then panels if there are too few tasks.
     static func amxTaskPlan(groups: Int, panels: Int, threads: Int) -> (groupsPerTask: Int, panelsPerTask: Int) {
         let panelParts = (panels + 15) / 16
