@@ -7,7 +7,7 @@ difference is over --tolerance.
 
     python3 scripts/check_runtime_numerics.py                 # 10 s clip, 2 threads
     python3 scripts/check_runtime_numerics.py --seconds 30 --threads 1
-    EMOBAKE_AMX=0 python3 scripts/check_runtime_numerics.py   # the AVX-512 kernel only
+    EMOBAKE_AMX=1 python3 scripts/check_runtime_numerics.py   # long products on AMX
 
 Needs `pip install torch==2.13.0 transformers safetensors` and the benchmark model
 (scripts/bench_runtime makes it in .build/bench-runtime the first time).

@@ -1,4 +1,5 @@
 import CKernels
+import Foundation
 import Testing
 
 @testable import Neural
@@ -24,10 +25,11 @@ struct AMXTests {
         zip(y, expected).reduce(0) { max($0, abs(Double($1.0) - $1.1)) }
     }
 
-    /// Where the CPU has AMX, a layer with whole panels takes it and one with a partial panel
-    /// does not; elsewhere no layer does (and the AVX-512 or OpenBLAS path is what the other
-    /// tests check).
+    /// Where the CPU has AMX, a layer with whole panels can take it and one with a partial panel
+    /// cannot; elsewhere no layer can (and the AVX-512 or OpenBLAS path is what the other tests
+    /// check). Off unless EMOBAKE_AMX=1 (the tests below call the AMX path directly).
     @Test func layersTakeAMXOnlyWhereItRuns() {
+        #expect(PackedLinear.amxEnabled == (ProcessInfo.processInfo.environment["EMOBAKE_AMX"] == "1"))
         let wide = PackedLinear(weight: [Float](repeating: 0.5, count: 64 * 3), bias: nil, output: 64, input: 3)
         let partial = PackedLinear(weight: [Float](repeating: 0.5, count: 70 * 3), bias: nil, output: 70, input: 3)
         let off = PackedLinear(weight: [Float](repeating: 0.5, count: 64 * 3), bias: nil, output: 64, input: 3, useAMX: false)
@@ -53,11 +55,19 @@ struct AMXTests {
             let expected = Self.reference(x, lda: input, rows: rows, weight: weight, bias: withBias ? bias : nil, output: output, input: input)
             let ldc = output + 3
             var strided = [Float](repeating: .nan, count: rows * ldc)
-            strided.withUnsafeMutableBufferPointer { amx.apply(x, rows: rows, into: $0.baseAddress!, ldc: ldc) }
+            strided.withUnsafeMutableBufferPointer { y in
+                x.withUnsafeBufferPointer { amx.applyAMX($0.baseAddress!, lda: input, rows: rows, into: y.baseAddress!, ldc: ldc, activation: .none, threads: 2) }
+            }
             let y = (0..<rows).flatMap { strided[($0 * ldc)..<($0 * ldc + output)] }
             #expect((0..<rows).allSatisfy { row in strided[(row * ldc + output)..<((row + 1) * ldc)].allSatisfy(\.isNaN) })
             var reference = [Float](repeating: 0, count: rows * output)
             fp32.apply(x, rows: rows, into: &reference)
+            if !PackedLinear.amxEnabled {
+                // AMX off (the default): the public path is the AVX-512 kernel's, whatever the layer can do.
+                var viaApply = [Float](repeating: 0, count: rows * output)
+                amx.apply(x, rows: rows, into: &viaApply)
+                #expect(viaApply == reference, "\(shape): AMX is off, yet apply differs from the AVX-512 kernel")
+            }
             let amxError = Self.worst(y, expected), fp32Error = Self.worst(reference, expected)
             // Sums of up to 1031 products of values in [-1, 1] (sums up to about 30): fp32 rounding
             // leaves them about 1e-5 off.
@@ -80,7 +90,9 @@ struct AMXTests {
         var results: [[Float]] = []
         for threads in [1, 2, 3] {
             var y = [Float](repeating: .nan, count: rows * output)
-            y.withUnsafeMutableBufferPointer { layer.apply(x, lda: lda, rows: rows, into: $0.baseAddress!, threads: threads) }
+            y.withUnsafeMutableBufferPointer { y in
+                x.withUnsafeBufferPointer { layer.applyAMX($0.baseAddress!, lda: lda, rows: rows, into: y.baseAddress!, ldc: output, activation: .none, threads: threads) }
+            }
             results.append(y)
         }
         #expect(results[0] == results[1] && results[0] == results[2], "\(shape): the thread count changed the result")
@@ -92,7 +104,9 @@ struct AMXTests {
         let got = sampled.flatMap { results[0][($0 * output)..<(($0 + 1) * output)] }
         #expect(Self.worst(got, expected) < 2e-5, "\(shape)")
         var fused = [Float](repeating: .nan, count: rows * output)
-        fused.withUnsafeMutableBufferPointer { layer.apply(x, lda: lda, rows: rows, into: $0.baseAddress!, activation: .gelu, threads: 2) }
+        fused.withUnsafeMutableBufferPointer { y in
+            x.withUnsafeBufferPointer { layer.applyAMX($0.baseAddress!, lda: lda, rows: rows, into: y.baseAddress!, ldc: output, activation: .gelu, threads: 2) }
+        }
         #expect(fused == results[0].map(FastMath.gelu), "\(shape): fused GELU")
     }
 }

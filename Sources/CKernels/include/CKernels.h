@@ -91,8 +91,9 @@ void ck_softmax_rows_copied(float *copied, int rows, int width, float *inverse_s
 
 /* The same products on AMX tiles (Amx.c), for CPUs with AMX-BF16: each fp32 operand is split
  * into three bf16 parts and the six products that matter are summed in fp32, which is as
- * accurate as an fp32 multiply-add chain (see Amx.c) and 1.3-1.4x faster per core here. The
- * operands are split first, each into its own layout, then multiplied.
+ * accurate as an fp32 multiply-add chain (see Amx.c) and about 1.4x faster per core here when
+ * the core is not shared (see Amx.c for when it is). The operands are split first, each into
+ * its own layout, then multiplied.
  * ck_amx_available: 1 when the CPU has AMX-BF16 and AVX-512 BW, the OS saves the tile state
  * and gave this process the right to use it (asked once); 0 otherwise. */
 int ck_amx_available(void);

@@ -19,8 +19,9 @@ public final class PackedLinear: @unchecked Sendable {
     private let packed: UnsafeMutablePointer<Float>?
     /// `(output, input)` as PyTorch stores it; empty when packed.
     private let plain: [Float]
-    /// Whether products of at least `amxMinimumRows` rows run on AMX tiles (`CKernels`' Amx.c):
-    /// packed weights, whole panels (`output` a multiple of 32) and AMX here.
+    /// Whether products of at least `amxMinimumRows` rows can run on AMX tiles (`CKernels`'
+    /// Amx.c): packed weights, whole panels (`output` a multiple of 32) and AMX here. They do
+    /// while `amxEnabled` is true.
     public let usesAMX: Bool
 
     /// True when the AVX-512 kernel can run here and is not turned off by the environment.
@@ -29,12 +30,17 @@ public final class PackedLinear: @unchecked Sendable {
         return ck_avx512_available() != 0
     }()
 
-    /// True when AMX-BF16 can run here (and the AVX-512 kernel too) and is not turned off with
-    /// `EMOBAKE_AMX=0` in the environment.
-    public static let amxAvailable: Bool = {
-        if ProcessInfo.processInfo.environment["EMOBAKE_AMX"] == "0" { return false }
-        return kernelAvailable && ck_amx_available() != 0
-    }()
+    /// True when AMX-BF16 can run here (and the AVX-512 kernel too).
+    public static let amxAvailable: Bool = kernelAvailable && ck_amx_available() != 0
+
+    /// Whether layers that can use AMX do. Off unless `EMOBAKE_AMX=1` is in the environment: on
+    /// this shared 2-core host the whole forward pass was slower with AMX in 19 of 20 paired
+    /// measurements (`emobake bench-runtime --compare-amx`; median ratios 1.03-1.25, once 0.90),
+    /// although the product alone is 1.4x faster on a quiet core: splitting the operands on every call, and a core whose
+    /// sibling is busy (AMX there runs at 0.84x the AVX-512 kernel), take more than it gains.
+    /// Set only between forward passes (the paired benchmark does): a pass that saw it change
+    /// would depend on the moment.
+    nonisolated(unsafe) public static var amxEnabled = ProcessInfo.processInfo.environment["EMOBAKE_AMX"] == "1"
 
     /// Fewest rows a product takes to AMX: the operands are split into bf16 parts on every call
     /// (the weights too, which costs as much as streaming them), which long inputs repay.
@@ -44,7 +50,7 @@ public final class PackedLinear: @unchecked Sendable {
 
     /// `weight` is `(output, input)`, `bias` `(output)` or nil. `useKernel` picks the path
     /// (tests force the OpenBLAS one).
-    /// `useAMX` lets long products run on AMX (default: where it is available).
+    /// `useAMX` lets long products run on AMX where it is available, while `amxEnabled`.
     public init(
         weight: [Float], bias: [Float]?, output: Int, input: Int, useKernel: Bool = PackedLinear.kernelAvailable,
         useAMX: Bool = PackedLinear.amxAvailable
@@ -122,7 +128,7 @@ public final class PackedLinear: @unchecked Sendable {
             if activation == .gelu { geluInPlace(y, count: rows * output) }
             return
         }
-        if usesAMX && rows >= Self.amxMinimumRows {
+        if usesAMX && Self.amxEnabled && rows >= Self.amxMinimumRows {
             applyAMX(x, lda: lda, rows: rows, into: y, ldc: ldc, activation: activation, threads: threads)
             return
         }
@@ -179,7 +185,7 @@ public final class PackedLinear: @unchecked Sendable {
     /// The product on AMX tiles: the rows and the weights are split into bf16 parts (one step on
     /// the kernel threads, in the calling thread's buffer), then multiplied in (row groups, panels)
     /// tasks. Each output is the same sum whatever the tasks.
-    private func applyAMX(
+    func applyAMX(
         _ x: UnsafePointer<Float>, lda: Int, rows: Int, into y: UnsafeMutablePointer<Float>, ldc: Int, activation: Activation,
         threads: Int
     ) {
