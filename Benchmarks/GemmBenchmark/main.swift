@@ -2,7 +2,11 @@
 // every call) on the wav2vec2-base linear layers and a feature-encoder convolution, in GFLOPS per core (floating-point operations
 // per second of processor time, summed over the threads), on 1 and 2 threads.
 //
-//     scripts/bench_gemm [--rows 49 249 499 1499] [--repeat N] [--attention] [--stream]
+//     scripts/bench_gemm [--rows 49 249 499 1499] [--repeat N] [--attention] [--stream] [--amx]
+//
+// --amx: the AMX path (EMOBAKE_AMX=1, bf16 x 3 with the operands split on every call) against
+// the AVX-512 kernel on the products that would take it (the 512-channel convolutions, and the
+// transformer's layers for each --rows of at least 384; default 499 and 1499).
 //
 // Each figure is the best of `repeat` timed batches of calls (after one warm-up call); the
 // modes alternate per shape so that they share the machine's noise. It also checks that the
@@ -14,6 +18,7 @@ var rowsList = [49, 249, 499, 1499]
 var attentionOnly = false
 var repeatCount = 5
 var streamOnly = false
+var amxOnly = false
 var arguments = Array(CommandLine.arguments.dropFirst())
 while !arguments.isEmpty {
     let flag = arguments.removeFirst()
@@ -28,10 +33,12 @@ while !arguments.isEmpty {
         attentionOnly = true
     case "--stream":
         streamOnly = true
+    case "--amx":
+        amxOnly = true
     case "--repeat":
         repeatCount = Int(arguments.removeFirst()) ?? repeatCount
     default:
-        print("usage: GemmBenchmark [--rows R ...] [--repeat N] [--attention] [--stream]")
+        print("usage: GemmBenchmark [--rows R ...] [--repeat N] [--attention] [--stream] [--amx]")
         exit(2)
     }
 }
@@ -44,8 +51,6 @@ guard PackedLinear.kernelAvailable else {
 
 let loadAverage = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
 print("load average \(loadAverage); OpenBLAS core \(BLASCore.name)")
-print("GFLOPS per core (per second of processor time)")
-print("rows  output  input  threads  OpenBLAS GFLOPS  packed GFLOPS  packed/OpenBLAS")
 
 var state: UInt64 = 12345
 func nextRandom() -> Float {
@@ -117,7 +122,45 @@ if streamOnly {
     exit(0)
 }
 
+// AMX against the AVX-512 kernel, each shape's two modes timed one after the other.
+if amxOnly {
+    guard PackedLinear.amxAvailable else {
+        print("AMX-BF16 is not available on this CPU: nothing to compare")
+        exit(1)
+    }
+    let rows = CommandLine.arguments.contains("--rows") ? rowsList.filter { $0 >= PackedLinear.amxMinimumRows } : [499, 1499]
+    // (label, rows, output, input, row stride): a kernel-3 stride-2 convolution reads its input in place.
+    let cases: [(String, Int, Int, Int, Int)] =
+        [("conv 512x3 -> 512", 3207, 512, 1536, 1024), ("conv 512x3 -> 512", 1603, 512, 1536, 1024), ("conv 512x3 -> 512", 400, 512, 1536, 1024)]
+        + rows.flatMap { rows in shapes.map { ("linear", rows, $0.0, $0.1, $0.1) } }
+    print("AMX (operands split into bf16 parts on every call) against the AVX-512 kernel, GFLOPS per core")
+    print("product            rows  output  input  threads  AVX-512  AMX     AMX/AVX-512")
+    for (label, rows, output, input, lda) in cases {
+        let weight = (0..<(output * input)).map { _ in nextRandom() * 0.05 }
+        let bias = (0..<output).map { _ in nextRandom() }
+        let x = (0..<((rows - 1) * lda + input)).map { _ in nextRandom() }
+        var y = [Float](repeating: 0, count: rows * output)
+        let layer = PackedLinear(weight: weight, bias: bias, output: output, input: input)
+        let flops = 2 * Double(rows * output * input)
+        for threads in [1, 2] {
+            RuntimeThreads.configure(threads)
+            PackedLinear.amxEnabled = false
+            let kernel = secondsPerCall { layer.apply(x, lda: lda, rows: rows, into: &y) }
+            PackedLinear.amxEnabled = true
+            let amx = secondsPerCall { layer.apply(x, lda: lda, rows: rows, into: &y) }
+            print(
+                label.padding(toLength: 19, withPad: " ", startingAt: 0)
+                    + String(format: "%-6d%-8d%-7d%-9d%-9.1f%-8.1f%.2f", rows, output, input, threads, flops / kernel / 1e9, flops / amx / 1e9, kernel / amx))
+        }
+    }
+    exit(0)
+}
+
 var identical = true
+if !attentionOnly {
+    print("GFLOPS per core (per second of processor time)")
+    print("rows  output  input  threads  OpenBLAS GFLOPS  packed GFLOPS  packed/OpenBLAS")
+}
 for rows in attentionOnly ? [] : rowsList {
     for (output, input) in shapes {
         let weight = (0..<(output * input)).map { _ in nextRandom() * 0.05 }
