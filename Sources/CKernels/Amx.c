@@ -178,34 +178,33 @@ typedef struct {
     uint8_t rows[16];
 } __attribute__((packed)) ck_tile_configuration;
 
-/* Sums of one tile pair: 16 rows x 32 columns at c (row stride ldc floats), steps first..<end. */
+/* The six products of one step into accumulator tile C (a literal: tile numbers are part of the
+ * instruction), rows' parts in tiles 2-4 (h, m, l), the half's weight parts at `b`; smallest
+ * products first. */
+#define CK_AMX_HALF_STEP(C, b)          \
+    do {                                \
+        _tile_loadd(5, (b), 64);        \
+        _tile_dpbf16ps(C, 4, 5);        \
+        _tile_dpbf16ps(C, 3, 5);        \
+        _tile_dpbf16ps(C, 2, 5);        \
+        _tile_loadd(6, (b) + 512, 64);  \
+        _tile_dpbf16ps(C, 3, 6);        \
+        _tile_dpbf16ps(C, 2, 6);        \
+        _tile_loadd(7, (b) + 1024, 64); \
+        _tile_dpbf16ps(C, 2, 7);        \
+    } while (0)
+
+/* Adds steps first..<end of one row group (its parts at rows_tiles) times one panel's halves
+ * into the accumulator tiles 0 (columns 0-15) and 1 (16-31). */
 CK_AMX_INLINE CK_AMX void ck_amx_steps(const uint16_t *rows_tiles, const uint16_t *half0, const uint16_t *half1, int first,
                                        int end) {
     for (int s = first; s < end; s++) {
         const uint16_t *a = rows_tiles + (size_t)s * 3 * 512;
-        const uint16_t *b0 = half0 + (size_t)s * 3 * 512, *b1 = half1 + (size_t)s * 3 * 512;
         _tile_loadd(2, a, 64);
         _tile_loadd(3, a + 512, 64);
         _tile_loadd(4, a + 1024, 64);
-        /* Smallest products first. */
-        _tile_loadd(5, b0, 64);
-        _tile_dpbf16ps(0, 4, 5);
-        _tile_dpbf16ps(0, 3, 5);
-        _tile_dpbf16ps(0, 2, 5);
-        _tile_loadd(6, b0 + 512, 64);
-        _tile_dpbf16ps(0, 3, 6);
-        _tile_dpbf16ps(0, 2, 6);
-        _tile_loadd(7, b0 + 1024, 64);
-        _tile_dpbf16ps(0, 2, 7);
-        _tile_loadd(5, b1, 64);
-        _tile_dpbf16ps(1, 4, 5);
-        _tile_dpbf16ps(1, 3, 5);
-        _tile_dpbf16ps(1, 2, 5);
-        _tile_loadd(6, b1 + 512, 64);
-        _tile_dpbf16ps(1, 3, 6);
-        _tile_dpbf16ps(1, 2, 6);
-        _tile_loadd(7, b1 + 1024, 64);
-        _tile_dpbf16ps(1, 2, 7);
+        CK_AMX_HALF_STEP(0, half0 + (size_t)s * 3 * 512);
+        CK_AMX_HALF_STEP(1, half1 + (size_t)s * 3 * 512);
     }
 }
 
