@@ -39,6 +39,7 @@ def main():
     subprocess.run(["swift", "build", "-c", "release", "--product", "emobake"], check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
 
     import torch
+    from safetensors.numpy import load_file as load_numpy
     from safetensors.torch import load_file
     from transformers import Wav2Vec2Config, Wav2Vec2Model
 
@@ -46,9 +47,9 @@ def main():
         subprocess.run([binary, "bench-runtime", "--model", model_folder, "--seconds", str(arguments.seconds), "--repeat", "1",
                         "-j", str(arguments.threads), "--dc-offset", str(arguments.dc_offset), "--save-outputs", scratch],
                        check=True, stdout=subprocess.DEVNULL)
-        name = f"{arguments.seconds:.3f}".rstrip("0").rstrip(".") + "s"
-        samples = np.fromfile(os.path.join(scratch, name + "-input.f32"), dtype="<f4")
-        ours = np.fromfile(os.path.join(scratch, name + "-hidden.f32"), dtype="<f4")
+        name = f"{arguments.seconds:.3f}".rstrip("0").rstrip(".") + "s.safetensors"
+        saved = load_numpy(os.path.join(scratch, name))
+        samples, ours = saved["input"], saved["last_hidden_state"]
 
     torch.set_num_threads(arguments.threads)
     with open(os.path.join(model_folder, "config.json")) as handle:
@@ -58,9 +59,8 @@ def main():
     model.load_state_dict({k[len("wav2vec2."):]: v for k, v in state.items() if k.startswith("wav2vec2.")}, strict=False)
     with torch.inference_mode():
         theirs = model(torch.from_numpy(samples)[None]).last_hidden_state[0].numpy()
-    if ours.size != theirs.size:
-        sys.exit(f"shape mismatch: EmoBake gave {ours.size} values, PyTorch {theirs.shape}")
-    ours = ours.reshape(theirs.shape)
+    if ours.shape != theirs.shape:
+        sys.exit(f"shape mismatch: EmoBake gave {ours.shape}, PyTorch {theirs.shape}")
     difference = float(np.abs(ours.astype(np.float64) - theirs).max())
     print(f"{arguments.seconds:g} s clip (DC offset {arguments.dc_offset:g}), {theirs.shape[0]} frames x {theirs.shape[1]}, "
           f"{arguments.threads} threads, EMOBAKE_AMX={os.environ.get('EMOBAKE_AMX', '(unset)')}: "

@@ -23,7 +23,7 @@ struct BenchRuntimeCommand: ParsableCommand {
               emobake bench-runtime --model /tmp/emobake-bench/model --seconds 30 --stages    # where the time goes
               emobake bench-runtime --model /tmp/emobake-bench/model --compare-amx --repeat 9    # AMX against AVX-512, paired
               emobake bench-runtime --model /tmp/emobake-bench/model --seconds 10 --repeat 1 --dc-offset 0.3 --save-outputs /tmp/check
-                  # clip and last hidden state as raw float32, for scripts/check_runtime_numerics.py
+                  # clip and last hidden state in /tmp/check/10s.safetensors, for scripts/check_runtime_numerics.py
             """)
 
     @Option(help: ArgumentHelp("wav2vec2 model folder.", valueName: "dir"))
@@ -52,7 +52,7 @@ struct BenchRuntimeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Added to every sample of the random clips (the first layer's normalisation then has a mean to remove).", valueName: "value"))
     var dcOffset: Double = 0
 
-    @Option(help: ArgumentHelp("Also write each length's clip and last hidden state to this folder: <seconds>s-input.f32 (samples) and <seconds>s-hidden.f32 (frames x hidden size), raw little-endian float32.", valueName: "dir"))
+    @Option(help: ArgumentHelp("Also write each length's clip and last hidden state (of the warm-up run) to this folder, as <seconds>s.safetensors with the float32 tensors input (samples) and last_hidden_state (frames, hidden size).", valueName: "dir"))
     var saveOutputs: String?
 
     @Flag(help: "Time every run twice, on the AVX-512 kernel alone and with AMX (where the CPU has it; EMOBAKE_AMX=1 turns it on elsewhere), back to back, and print both medians and the median of the paired ratios: a comparison that the host's changing load does not skew.")
@@ -86,9 +86,8 @@ struct BenchRuntimeCommand: ParsableCommand {
                 let samples = (0..<Int(length * 16_000)).map { _ in Float.random(in: -0.5...0.5, using: &generator) + Float(dcOffset) }
                 let hidden = try backbone.lastHiddenState(samples)  // warm-up: workspace, page faults
                 if let saveOutputs {
-                    let folder = URL(fileURLWithPath: saveOutputs), name = DecimalFormat.trimmed(length, 3) + "s"
-                    try AtomicFile.write(Self.rawFloats(samples), to: folder.appendingPathComponent(name + "-input.f32"))
-                    try AtomicFile.write(Self.rawFloats(hidden.data), to: folder.appendingPathComponent(name + "-hidden.f32"))
+                    let file = URL(fileURLWithPath: saveOutputs).appendingPathComponent(DecimalFormat.trimmed(length, 3) + "s.safetensors")
+                    try SafetensorsWriter.write(["input": Tensor(shape: [samples.count], data: samples), "last_hidden_state": hidden], to: file)
                 }
                 var times: [Double] = []
                 var processorTimes: [Double] = []
@@ -175,13 +174,6 @@ struct BenchRuntimeCommand: ParsableCommand {
             printError(oneLineMessage(error))
             throw ExitCode(1)
         }
-    }
-
-    /// The values as raw little-endian float32.
-    static func rawFloats(_ values: [Float]) -> Data {
-        var data = Data(capacity: values.count * 4)
-        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
-        return data
     }
 
     /// User + system processor time of this process so far, all threads.

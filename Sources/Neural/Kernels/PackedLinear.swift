@@ -36,8 +36,9 @@ public final class PackedLinear: @unchecked Sendable {
     /// Whether layers that can use AMX do. Off unless `EMOBAKE_AMX=1` is in the environment: on
     /// this shared 2-core host the whole forward pass was slower with AMX in 22 of 23 paired
     /// measurements (`emobake bench-runtime --compare-amx`; median ratios 1.03-1.25, once 0.90),
-    /// although the product alone is 1.4x faster on a quiet core: splitting the operands on every call, and a core whose
-    /// sibling is busy (AMX there runs at 0.84x the AVX-512 kernel), take more than it gains.
+    /// although the product alone is 1.4x faster on a quiet core: splitting the operands on
+    /// every call, and a core whose sibling is busy (AMX there runs at 0.84x the AVX-512
+    /// kernel), take more than it gains.
     /// Set only between forward passes (the paired benchmark does): a pass that saw it change
     /// would depend on the moment.
     nonisolated(unsafe) public static var amxEnabled = ProcessInfo.processInfo.environment["EMOBAKE_AMX"] == "1"
