@@ -60,7 +60,7 @@ size_t ck_amx_weights_count(int n, int k) {
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define CK_AMX __attribute__((target("amx-tile,amx-bf16,avx512f,avx512bw,avx512vl,avx512dq,fma")))
+#define CK_AMX __attribute__((target("amx-tile,amx-bf16,avx512f")))
 #define CK_AMX_INLINE static inline __attribute__((always_inline))
 
 /* Linux: a process must ask before its threads may use the AMX tile data (arch_prctl). */
@@ -71,8 +71,8 @@ static int ck_amx_check(void) {
     if (!ck_avx512_available()) return 0;
     unsigned eax, ebx, ecx, edx;
     if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return 0;
-    /* AMX-BF16 (bit 22) and AMX-TILE (bit 24), and AVX-512 BW for the splits. */
-    if (!(edx & (1u << 22)) || !(edx & (1u << 24)) || !(ebx & (1u << 30))) return 0;
+    /* AMX-BF16 (bit 22) and AMX-TILE (bit 24); the splits need only AVX-512 F. */
+    if (!(edx & (1u << 22)) || !(edx & (1u << 24))) return 0;
     unsigned low, high;
     __asm__ volatile("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
     (void)high;
@@ -94,8 +94,8 @@ int ck_amx_available(void) {
     return known;
 }
 
-/* The three bf16 parts of 16 floats, each in the high half of a 32-bit lane (low half zero):
- * round to nearest even on the bits, as a bf16 conversion does. */
+/* 16 floats rounded to bf16 (to nearest even, on the bits, as a bf16 conversion does), each in
+ * the high half of its 32-bit lane, the low half zero: still the float it stands for. */
 CK_AMX_INLINE CK_AMX __m512i ck_bf16_high(__m512 x) {
     __m512i bits = _mm512_castps_si512(x);
     __m512i odd = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
@@ -103,6 +103,7 @@ CK_AMX_INLINE CK_AMX __m512i ck_bf16_high(__m512 x) {
     return _mm512_and_si512(rounded, _mm512_set1_epi32((int)0xFFFF0000u));
 }
 
+/* The three bf16 parts of 16 floats (h, m, l as ck_bf16_high gives them). */
 CK_AMX_INLINE CK_AMX void ck_split16(__m512 x, __m512i parts[3]) {
     for (int p = 0; p < 3; p++) {
         parts[p] = ck_bf16_high(x);

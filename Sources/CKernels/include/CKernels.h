@@ -94,8 +94,8 @@ void ck_softmax_rows_copied(float *copied, int rows, int width, float *inverse_s
  * accurate as an fp32 multiply-add chain (see Amx.c) and about 1.4x faster per core here when
  * the core is not shared (see Amx.c for when it is). The operands are split first, each into
  * its own layout, then multiplied.
- * ck_amx_available: 1 when the CPU has AMX-BF16 and AVX-512 BW, the OS saves the tile state
- * and gave this process the right to use it (asked once); 0 otherwise. */
+ * ck_amx_available: 1 when the CPU has AMX-BF16 and AVX-512, the OS saves the tile state and
+ * gave this process the right to use it (asked once); 0 otherwise. */
 int ck_amx_available(void);
 /* bf16 values (uint16_t) in the split form of `rows` rows of depth k, and of an (n, k) weight. */
 size_t ck_amx_rows_count(int rows, int k);
