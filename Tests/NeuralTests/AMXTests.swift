@@ -42,9 +42,12 @@ struct AMXTests {
     /// of the 32-value steps or cross the 256-deep blocks, with and without bias, outputs written
     /// at a row stride wider than the layer (the gaps untouched): as accurate as the AVX-512
     /// kernel's fp32 sums on the same products.
-    @Test(arguments: [(384, 32, 1), (385, 64, 33), (400, 96, 300), (399, 32, 1031), (512, 128, 77)])
-    func matchesTheReference(_ shape: (Int, Int, Int)) throws {
-        try #require(PackedLinear.amxAvailable, "no AMX here: the AMX path cannot run")
+    /// (Without AMX the path cannot run: reported as not run, and `layersTakeAMXOnlyWhereItRuns`
+    /// checks that no layer takes it.)
+    @Test(
+        .enabled(if: PackedLinear.amxAvailable, "needs a CPU with AMX-BF16"),
+        arguments: [(384, 32, 1), (385, 64, 33), (400, 96, 300), (399, 32, 1031), (512, 128, 77)])
+    func matchesTheReference(_ shape: (Int, Int, Int)) {
         let (rows, output, input) = shape
         var random = TestRandom(UInt64(rows * 7 + output * 3 + input))
         let weight = random.floats(output * input), bias = random.floats(output), x = random.floats(rows * input)
@@ -79,9 +82,10 @@ struct AMXTests {
     /// A convolution's patches read in place (rows overlapping, lda < input), with GELU fused:
     /// the same bits as the product followed by `FastMath.gelu`, and the same bits on 1, 2 and 3
     /// threads, which share the row groups and panels out differently.
-    @Test(arguments: [(1599, 512, 1536, 1024), (499, 256, 1024, 1024), (433, 64, 96, 32)])
-    func overlappingRowsAnyThreadsAndGelu(_ shape: (Int, Int, Int, Int)) throws {
-        try #require(PackedLinear.amxAvailable, "no AMX here: the AMX path cannot run")
+    @Test(
+        .enabled(if: PackedLinear.amxAvailable, "needs a CPU with AMX-BF16"),
+        arguments: [(1599, 512, 1536, 1024), (499, 256, 1024, 1024), (433, 64, 96, 32)])
+    func overlappingRowsAnyThreadsAndGelu(_ shape: (Int, Int, Int, Int)) {
         let (rows, output, input, lda) = shape
         var random = TestRandom(UInt64(rows + output + input + lda))
         let weight = random.floats(output * input, scale: 0.05), bias = random.floats(output)
