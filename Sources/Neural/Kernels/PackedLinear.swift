@@ -66,7 +66,7 @@ public final class PackedLinear: @unchecked Sendable {
             weight.withUnsafeBufferPointer { ck_pack_weight($0.baseAddress!, Int32(output), Int32(input), panels) }
             packed = panels
             plain = []
-            usesAMX = useAMX && ck_amx_available() != 0 && output % Int(CK_PANEL_COLUMNS) == 0
+            usesAMX = useAMX && Self.amxAvailable && output % Int(CK_PANEL_COLUMNS) == 0
         } else {
             packed = nil
             plain = weight
