@@ -81,6 +81,8 @@ public enum BatchMerger {
             jobs: manifests.compactMap { $0.1?.jobs }.max() ?? 1, shard: nil,
             seconds: manifests.compactMap { $0.1?.seconds }.reduce(0, +),
             lines: timingLines.sorted { $0.0 < $1.0 }.map(\.1))
+        // A merge killed while writing left temporary files of these names.
+        BatchOutputWriter.removeTemporaryFiles(["": BatchOutputWriter.reportNames], in: output)
         try BatchOutputWriter(output: output, generator: first.generator).write(manifest: merged, records: records, timings: timings)
         return merged
     }

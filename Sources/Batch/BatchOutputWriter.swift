@@ -12,6 +12,29 @@ struct BatchOutputWriter {
     let generator: String
 
     func folder(shard: Shard?) -> String { shard.map { "shards/\($0.folderName)/" } ?? "" }
+
+    /// The files `write` puts in a run's report folder.
+    static let reportNames: Set<String> = ["report.csv", "report.html", Manifest.timingsFile, "manifest.json"]
+
+    /// Removes the temporary files (`AtomicFile`'s) that a killed run or merge left for any of
+    /// `names` (or a name plus a suffix, as `line.glb` for `line`) in each folder, relative to
+    /// the output folder. Nothing else is touched.
+    static func removeTemporaryFiles(_ namesByFolder: [String: Set<String>], in output: OutputFolder) {
+        let manager = FileManager.default
+        for (folder, names) in namesByFolder {
+            let url = folder.isEmpty ? output.url : output.url.appendingPathComponent(folder)
+            guard let entries = try? manager.contentsOfDirectory(atPath: url.path) else { continue }
+            for entry in entries where entry.hasPrefix(AtomicFile.temporaryPrefix) {
+                // ".emobake-tmp-<pid>-<random>-<name>"
+                let parts = entry.dropFirst(AtomicFile.temporaryPrefix.count).split(separator: "-", maxSplits: 2)
+                guard parts.count == 3 else { continue }
+                let name = String(parts[2])
+                if names.contains(name) || names.contains(where: { name.hasPrefix($0 + ".") }) {
+                    try? manager.removeItem(at: url.appendingPathComponent(entry))
+                }
+            }
+        }
+    }
     func manifestPath(shard: Shard?) -> String { folder(shard: shard) + "manifest.json" }
 
     func finish(

@@ -221,9 +221,11 @@ public final class BatchRunner {
         result.action = .baked
     }
 
-    /// Removes temporary files that a killed run left beside this run's outputs and records.
-    /// Only names of this run's own lines are touched, so shards baking into the same folder
-    /// at the same time never remove each other's files in flight.
+    /// Removes temporary files that a killed run left beside this run's outputs and records:
+    /// its lines' files, its reports and manifest, and (a whole run, not a shard) its scene
+    /// timelines. Only names this run writes itself are touched, so shards baking into the same
+    /// folder at the same time never remove each other's files in flight (each shard has its own
+    /// report folder; a shard leaves the timelines alone).
     private func removeLeftovers(_ planned: [PlannedLine]) {
         var namesByFolder: [String: Set<String>] = [:]
         for entry in planned {
@@ -232,18 +234,14 @@ public final class BatchRunner {
             let record = cache.recordPath(forOutputBase: job.outputBase)
             namesByFolder[BakeCache.folderName + "/lines", default: []].insert(String(record.split(separator: "/").last!))
         }
+        let reports = BatchOutputWriter(output: output, generator: options.generator).folder(shard: options.shard)
+        namesByFolder[String(reports.dropLast(reports.isEmpty ? 0 : 1)), default: []].formUnion(BatchOutputWriter.reportNames)
+        BatchOutputWriter.removeTemporaryFiles(namesByFolder, in: output)
         let manager = FileManager.default
-        for (folder, names) in namesByFolder {
-            let url = folder.isEmpty ? output.url : output.url.appendingPathComponent(folder)
-            guard let entries = try? manager.contentsOfDirectory(atPath: url.path) else { continue }
-            for entry in entries where entry.hasPrefix(AtomicFile.temporaryPrefix) {
-                // ".emobake-tmp-<pid>-<random>-<name>"
-                let parts = entry.dropFirst(AtomicFile.temporaryPrefix.count).split(separator: "-", maxSplits: 2)
-                guard parts.count == 3 else { continue }
-                let name = String(parts[2])
-                if names.contains(name) || names.contains(where: { name.hasPrefix($0 + ".") }) {
-                    try? manager.removeItem(at: url.appendingPathComponent(entry))
-                }
+        if options.shard == nil, let timelines = manager.enumerator(atPath: output.url.appendingPathComponent("timelines").path) {
+            while let path = timelines.nextObject() as? String {
+                guard path.split(separator: "/").last?.hasPrefix(AtomicFile.temporaryPrefix) == true else { continue }
+                try? manager.removeItem(at: output.url.appendingPathComponent("timelines/" + path))
             }
         }
     }

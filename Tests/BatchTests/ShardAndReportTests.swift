@@ -13,6 +13,11 @@ struct ShardAndReportTests {
         let whole = scripts.deletingLastPathComponent().appendingPathComponent("whole")
         let sharded = scripts.deletingLastPathComponent().appendingPathComponent("sharded")
         _ = try BatchFixture.run(script, output: whole, jobs: 2)
+        // Temporary files of a killed merge (in the root) and of a killed shard (in its folder).
+        let mergeLeftover = sharded.appendingPathComponent(".emobake-tmp-9-9-manifest.json")
+        let shardLeftover = sharded.appendingPathComponent("shards/0-of-3/.emobake-tmp-9-9-report.csv")
+        try FileManager.default.createDirectory(at: shardLeftover.deletingLastPathComponent(), withIntermediateDirectories: true)
+        for file in [mergeLeftover, shardLeftover] { try Data("half".utf8).write(to: file) }
         var counts: [Int] = []
         for index in 0..<3 {
             let summary = try BatchFixture.run(script, output: sharded, jobs: 2, shard: try Shard(index: index, count: 3))
@@ -21,7 +26,11 @@ struct ShardAndReportTests {
         }
         #expect(counts.reduce(0, +) == 30)
         #expect(counts.allSatisfy { $0 > 0 })
+        // A shard cleans its own folder only: the root's files are the merge's.
+        #expect(!FileManager.default.fileExists(atPath: shardLeftover.path))
+        #expect(FileManager.default.fileExists(atPath: mergeLeftover.path))
         let merged = try BatchMerger.merge(output: try OutputFolder(sharded))
+        #expect(!FileManager.default.fileExists(atPath: mergeLeftover.path))
         #expect(merged.lines.count == 30)
         var shardedFiles = try BatchFixture.snapshot(sharded)
         for key in shardedFiles.keys where key.hasPrefix("shards/") { shardedFiles[key] = nil }
