@@ -35,6 +35,7 @@ struct BatchOutputWriter {
             }
         }
     }
+
     func manifestPath(shard: Shard?) -> String { folder(shard: shard) + "manifest.json" }
 
     func finish(
