@@ -222,10 +222,9 @@ public final class BatchRunner {
     }
 
     /// Removes temporary files that a killed run left beside this run's outputs and records:
-    /// its lines' files, its reports and manifest, and (a whole run, not a shard) its scene
-    /// timelines. Only names this run writes itself are touched, so shards baking into the same
-    /// folder at the same time never remove each other's files in flight (each shard has its own
-    /// report folder; a shard leaves the timelines alone).
+    /// its lines' files, its scenes' timelines, its reports and manifest. Only names this run
+    /// writes itself are touched, so shards baking into the same folder at the same time never
+    /// remove each other's files in flight (a shard owns its scenes and its report folder).
     private func removeLeftovers(_ planned: [PlannedLine]) {
         var namesByFolder: [String: Set<String>] = [:]
         for entry in planned {
@@ -233,17 +232,18 @@ public final class BatchRunner {
             namesByFolder[job.outputFolder, default: []].insert(job.baseName)
             let record = cache.recordPath(forOutputBase: job.outputBase)
             namesByFolder[BakeCache.folderName + "/lines", default: []].insert(String(record.split(separator: "/").last!))
+            // The scene's timeline, named as `BatchOutputWriter` names it (names that could leave
+            // the folder were refused when planning, and are skipped here too).
+            let scene = entry.line.scene ?? script.name
+            if entry.line.start != nil, OutputPath.problem(inName: scene) == nil,
+                entry.line.language.map({ OutputPath.problem(inName: $0) == nil }) ?? true
+            {
+                namesByFolder["timelines" + (entry.line.language.map { "/" + $0 } ?? ""), default: []].insert(scene)
+            }
         }
         let reports = BatchOutputWriter(output: output, generator: options.generator).folder(shard: options.shard)
         namesByFolder[String(reports.dropLast(reports.isEmpty ? 0 : 1)), default: []].formUnion(BatchOutputWriter.reportNames)
         BatchOutputWriter.removeTemporaryFiles(namesByFolder, in: output)
-        let manager = FileManager.default
-        if options.shard == nil, let timelines = manager.enumerator(atPath: output.url.appendingPathComponent("timelines").path) {
-            while let path = timelines.nextObject() as? String {
-                guard path.split(separator: "/").last?.hasPrefix(AtomicFile.temporaryPrefix) == true else { continue }
-                try? manager.removeItem(at: output.url.appendingPathComponent("timelines/" + path))
-            }
-        }
     }
 }
 

@@ -186,16 +186,19 @@ struct BatchRunnerTests {
         let foreign = output.appendingPathComponent("alice/.emobake-tmp-123-456-other_line.csv")
         try Data("half".utf8).write(to: leftover)
         try Data("someone else's".utf8).write(to: foreign)
-        // A run killed while writing its manifest, reports or scene timelines leaves these.
-        try FileManager.default.createDirectory(at: output.appendingPathComponent("timelines/fr"), withIntermediateDirectories: true)
+        // A run killed while writing its manifest, reports or scene timelines leaves these
+        // (the script's "intro" scene, in English, has a timeline); another scene's is not ours.
+        try FileManager.default.createDirectory(at: output.appendingPathComponent("timelines/en"), withIntermediateDirectories: true)
         let runFiles = ["manifest.json", "report.csv", "report.html", "timings.json"].map {
             output.appendingPathComponent(".emobake-tmp-123-789-" + $0)
-        } + [output.appendingPathComponent("timelines/fr/.emobake-tmp-123-790-scene0.xml")]
-        for file in runFiles { try Data("half".utf8).write(to: file) }
+        } + [output.appendingPathComponent("timelines/en/.emobake-tmp-123-790-intro.glb")]
+        let otherScene = output.appendingPathComponent("timelines/en/.emobake-tmp-123-791-outro.xml")
+        for file in runFiles + [otherScene] { try Data("half".utf8).write(to: file) }
         _ = try BatchFixture.run(scripts.appendingPathComponent("lines.csv"), output: output)
         #expect(!FileManager.default.fileExists(atPath: leftover.path))
         #expect(FileManager.default.fileExists(atPath: foreign.path))
         #expect(runFiles.filter { FileManager.default.fileExists(atPath: $0.path) }.isEmpty)
+        #expect(FileManager.default.fileExists(atPath: otherScene.path))
     }
 
     @Test func droppedFormatsLeaveNoStaleFiles() throws {
