@@ -18,7 +18,7 @@ struct BatchOutputWriter {
 
     /// Removes the temporary files (`AtomicFile`'s) that a killed run or merge left for any of
     /// `names` (or a name plus a suffix, as `line.glb` for `line`) in each folder, relative to
-    /// the output folder. Nothing else is touched.
+    /// the output folder ("" for the folder itself). Nothing else is touched.
     static func removeTemporaryFiles(_ namesByFolder: [String: Set<String>], in output: OutputFolder) {
         let manager = FileManager.default
         for (folder, names) in namesByFolder {
@@ -77,17 +77,23 @@ struct BatchOutputWriter {
 
     // MARK: - Scene timelines
 
+    /// Where the timeline of a line's scene goes, without its suffix ("timelines/<language>/<scene>"),
+    /// or nil for a line without a start time or with a scene or language name that could leave
+    /// the folder (names were checked when planning; a line that failed that check has no job).
+    static func timelineBase(of line: DialogueLine, scriptName: String) -> String? {
+        let sceneName = line.scene ?? scriptName
+        guard line.start != nil, OutputPath.problem(inName: sceneName) == nil,
+            line.language.map({ OutputPath.problem(inName: $0) == nil }) ?? true
+        else { return nil }
+        return "timelines/" + (line.language.map { "\($0)/" } ?? "") + sceneName
+    }
+
     private func writeTimelines(results: [LineResult], script: DialogueScript, baker: any LineBaker) throws -> [ManifestTimeline] {
         var scenes: [String: SceneTimeline] = [:]
         for result in results {
-            guard let start = result.line.start else { continue }
+            guard let start = result.line.start, let base = Self.timelineBase(of: result.line, scriptName: script.name) else { continue }
             let sceneName = result.line.scene ?? script.name
-            // Names were checked when planning; a line that failed that check has no job.
-            guard OutputPath.problem(inName: sceneName) == nil,
-                result.line.language.map({ OutputPath.problem(inName: $0) == nil }) ?? true
-            else { continue }
             let key = SceneTimeline.groupKey(language: result.line.language, scene: sceneName)
-            let base = "timelines/" + (result.line.language.map { "\($0)/" } ?? "") + sceneName
             var scene = scenes[key] ?? SceneTimeline(scene: sceneName, language: result.line.language, outputBase: base, clips: [], missing: [])
             if let record = result.record, let job = result.job {
                 scene.clips.append(SceneTimeline.Clip(job: job, start: start, record: record))

@@ -232,17 +232,13 @@ public final class BatchRunner {
             namesByFolder[job.outputFolder, default: []].insert(job.baseName)
             let record = cache.recordPath(forOutputBase: job.outputBase)
             namesByFolder[BakeCache.folderName + "/lines", default: []].insert(String(record.split(separator: "/").last!))
-            // The scene's timeline, named as `BatchOutputWriter` names it (names that could leave
-            // the folder were refused when planning, and are skipped here too).
-            let scene = entry.line.scene ?? script.name
-            if entry.line.start != nil, OutputPath.problem(inName: scene) == nil,
-                entry.line.language.map({ OutputPath.problem(inName: $0) == nil }) ?? true
-            {
-                namesByFolder["timelines" + (entry.line.language.map { "/" + $0 } ?? ""), default: []].insert(scene)
+            if let timeline = BatchOutputWriter.timelineBase(of: entry.line, scriptName: script.name) {
+                let slash = timeline.lastIndex(of: "/")!
+                namesByFolder[String(timeline[..<slash]), default: []].insert(String(timeline[timeline.index(after: slash)...]))
             }
         }
         let reports = BatchOutputWriter(output: output, generator: options.generator).folder(shard: options.shard)
-        namesByFolder[String(reports.dropLast(reports.isEmpty ? 0 : 1)), default: []].formUnion(BatchOutputWriter.reportNames)
+        namesByFolder[reports, default: []].formUnion(BatchOutputWriter.reportNames)
         BatchOutputWriter.removeTemporaryFiles(namesByFolder, in: output)
     }
 }
